@@ -1,0 +1,25 @@
+"""The `expertbot` command."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import State
+from bot.cli.config_cmd import config
+from bot.cli.contacts_cmd import contacts
+from bot.cli.db_cmd import db
+from bot.cli.run_cmd import run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="expertbot")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Invitations, reminders and surveys for the regional expert network (lv, et, en)."""
+    ctx.ensure_object(State)
+
+
+main.add_command(config)
+main.add_command(db)
+main.add_command(contacts)
+main.add_command(run)

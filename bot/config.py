@@ -1,0 +1,199 @@
+"""Settings from EXPERTBOT_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "EXPERTBOT_"
+DEFAULT_DATABASE_URL = "sqlite:///expertbot.db"
+
+# What to tell a person whose setting is wrong, by setting name.
+FIXES: dict[str, str] = {
+    "database_url": "use e.g. sqlite:///expertbot.db or postgresql://user:pass@host/dbname",
+    "telegram_api_url": "use the server root, e.g. https://api.telegram.org",
+    "public_url": "use the address people open, e.g. https://expertbot.example.lv",
+    "smtp_port": "use a port number such as 587 (STARTTLS) or 465 (TLS)",
+    "web_port": "use a port number such as 8080",
+    "mail_from": "use an address such as Expert network <tikls@km.example>",
+    "timezone": "use an IANA zone name such as Europe/Riga or Europe/Tallinn",
+    "quiet_hours": "use HH:MM-HH:MM such as 20:00-08:00, or leave it empty to turn quiet hours off",
+    "telegram_rate": "use a number of messages per second between 1 and 30",
+    "default_language": "use lv, et or en",
+}
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window, possibly across midnight, in which non-urgent messages wait."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+_QUIET = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def parse_quiet_hours(text: str) -> QuietHours | None:
+    """Read 'HH:MM-HH:MM'; an empty text means no quiet hours."""
+    if not text.strip():
+        return None
+    match = _QUIET.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (h1, m1) == (h2, m2):
+        raise ValueError("start and end are the same")
+    return QuietHours(time(h1, m1), time(h2, m2))
+
+
+def async_database_url(url: str) -> str:
+    """Map a plain database URL onto the async driver the service uses."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_rate: float = Field(default=25.0, gt=0, le=30)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "expertbot@localhost"
+    public_url: str = "http://127.0.0.1:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    timezone: str = "Europe/Riga"
+    quiet_hours: str = "20:00-08:00"
+    default_language: str = "lv"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgres")):
+            raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("telegram_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in ("lv", "et", "en"):
+            raise ValueError(f"{value!r} is not lv, et or en")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(f"{value!r} has no email address")
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def quiet(self) -> QuietHours | None:
+        return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @property
+    def sandbox(self) -> bool:
+        """True when there is neither a bot token nor a mail server: nothing may leave."""
+        return self.telegram_token is None and not self.smtp_host
+
+    def masked(self) -> dict[str, str]:
+        """Return every setting as text, secrets and URL passwords hidden."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value: Any = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "********"
+            elif value is None:
+                text = "(not set)"
+            else:
+                text = str(value)
+            if name == "database_url":
+                text = re.sub(r"(://[^:/@]+:)[^@]+@", r"\1********@", text)
+            shown[PREFIX + name.upper()] = text
+        return shown
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line per problem."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Turn pydantic's report into one line per variable with the fix."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else "?"
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        fix = FIXES.get(name, "check its value")
+        lines.append(f"{PREFIX}{name.upper()}: {reason}; {fix}.")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, raising SettingsError with a readable line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None
