@@ -108,15 +108,12 @@ def read_table(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     header_line, header = next(records, (1, []))
     columns = [ALIASES.get(h, h) for h in (_header_name(h) for h in header)]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise ContactFileError(
-            f"{path.name} line {header_line}: the header lacks {', '.join(missing)}; "
-            f"expected columns: {', '.join(COLUMNS)}"
-        )
     unknown = [c for c in columns if c and c not in COLUMNS]
-    if unknown:
+    if missing or unknown:
+        faults = [f"the header lacks {', '.join(missing)}"] if missing else []
+        faults += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
         raise ContactFileError(
-            f"{path.name} line {header_line}: unknown column(s) {', '.join(unknown)}; "
+            f"{path.name} line {header_line}: {'; '.join(faults)}; "
             f"expected columns: {', '.join(COLUMNS)}"
         )
     for line, values in records:
