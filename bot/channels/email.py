@@ -1,0 +1,156 @@
+"""Email through aiosmtplib: a small pool of reused connections, multipart, RFC 2047 headers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Literal
+
+import aiosmtplib
+
+from bot.services.delivery import Outgoing, SendResult
+
+log = logging.getLogger("expertbot.email")
+Security = Literal["auto", "starttls", "tls", "none"]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    security: Security = "auto"
+    mail_from: str = "expertbot@localhost"
+    reply_to: str | None = None
+    timeout: float = 30.0
+    tls_context: ssl.SSLContext | None = None
+
+
+def build_message(config: SmtpConfig, message: Outgoing, now: datetime) -> EmailMessage:
+    """Compose the MIME message; the SMTP policy encodes non-ASCII headers (RFC 2047)."""
+    mail = EmailMessage(policy=SMTP_POLICY)
+    domain = parseaddr(config.mail_from)[1].rpartition("@")[2] or "localhost"
+    mail["From"] = config.mail_from
+    mail["To"] = Address(display_name=message.name, addr_spec=message.address)
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(now.astimezone(UTC))
+    mail["Message-ID"] = make_msgid(idstring=f"outbox{message.outbox_id}", domain=domain)
+    if config.reply_to:
+        mail["Reply-To"] = config.reply_to
+    if message.unsubscribe_url:
+        targets = [f"<{message.unsubscribe_url}>"]
+        if message.unsubscribe_mailto:
+            targets.append(f"<{message.unsubscribe_mailto}>")
+        mail["List-Unsubscribe"] = ", ".join(targets)
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail["Content-Language"] = message.language
+    mail.set_content(message.text)
+    mail.add_alternative(message.html, subtype="html")
+    for item in message.attachments:
+        maintype, _, subtype = item.media_type.partition("/")
+        mail.add_attachment(
+            item.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=item.filename,
+            params=dict(item.params) or None,
+        )
+    return mail
+
+
+class EmailSender:
+    """Send one message at a time per connection; at most `pool_size` connections."""
+
+    channel = "email"
+
+    def __init__(self, config: SmtpConfig, pool_size: int = 2) -> None:
+        self.config = config
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        self._slots = asyncio.Semaphore(pool_size)
+        self.connections_opened = 0
+
+    def _client(self) -> aiosmtplib.SMTP:
+        c = self.config
+        implicit = c.security == "tls" or (c.security == "auto" and c.port == 465)
+        start_tls: bool | None = {"starttls": True, "none": False}.get(c.security)
+        return aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            username=c.username,
+            password=c.password,
+            use_tls=implicit,
+            start_tls=False if implicit else start_tls,
+            timeout=c.timeout,
+            tls_context=c.tls_context,
+        )
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                return client
+        client = self._client()
+        await client.connect()
+        self.connections_opened += 1
+        return client
+
+    async def send(self, message: Outgoing, now: datetime | None = None) -> SendResult:
+        mail = build_message(self.config, message, now or datetime.now(UTC))
+        sender = parseaddr(self.config.mail_from)[1]
+        async with self._slots:
+            for attempt in (1, 2):
+                try:
+                    client = await self._connected()
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                    return SendResult("retry", reason=f"cannot connect to the mail server: {error}")
+                try:
+                    await client.send_message(mail, sender=sender, recipients=[message.address])
+                except aiosmtplib.SMTPServerDisconnected as error:
+                    # A reused connection may have timed out on the server side: retry fresh once.
+                    if attempt == 1:
+                        continue
+                    return SendResult("retry", reason=f"mail server hung up: {error}")
+                except Exception as error:
+                    await _discard(client)
+                    return classify(error)
+                self._idle.put_nowait(client)
+                return SendResult("sent", provider_id=str(mail["Message-ID"]))
+        return SendResult("retry", reason="mail server hung up twice")
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await _discard(self._idle.get_nowait())
+
+
+async def _discard(client: aiosmtplib.SMTP) -> None:
+    try:
+        if client.is_connected:
+            await client.quit()
+    except Exception:
+        client.close()
+
+
+def classify(error: Exception) -> SendResult:
+    """Map an SMTP failure onto retry (4xx, network), bounced (5xx recipient) or rejected."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refusal = error.recipients[0]
+        reason = f"{refusal.code} {refusal.message}"
+        if 500 <= refusal.code < 600:
+            return SendResult("unreachable", reason=f"address refused: {reason}", state="bounced")
+        return SendResult("retry", reason=f"recipient deferred: {reason}")
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        reason = f"{error.code} {error.message}"
+        if error.code >= 500 and not isinstance(error, aiosmtplib.SMTPAuthenticationError):
+            return SendResult("rejected", reason=f"mail server refused the message: {reason}")
+        if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+            log.error("the mail server refused our login; check EXPERTBOT_SMTP_USERNAME/PASSWORD")
+        return SendResult("retry", reason=f"mail server said {reason}")
+    return SendResult("retry", reason=f"{type(error).__name__}: {error}")

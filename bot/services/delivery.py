@@ -1,0 +1,74 @@
+"""What a channel is given to send and what it answers: the seam between services and channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data (at most 64 bytes) or a URL."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    media_type: str
+    content: bytes
+    # e.g. {"method": "REQUEST"} for an iCalendar invitation
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message for one contact on one channel."""
+
+    outbox_id: int
+    channel: str
+    kind: str
+    contact_id: int
+    address: str  # chat id for Telegram, address for email
+    name: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    telegram: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
+
+    @property
+    def body(self) -> str:
+        """The text as this channel shows it, stored on the outbox row."""
+        return self.telegram if self.channel == "telegram" else self.text
+
+
+Outcome = Literal["sent", "retry", "rate_limited", "unreachable", "rejected"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """sent; retry (transient); rate_limited (wait, not an attempt);
+    unreachable (this channel is gone for this person); rejected (our bug: fail loudly)."""
+
+    outcome: Outcome
+    provider_id: str | None = None
+    retry_after: float | None = None
+    reason: str = ""
+    # For unreachable: the channel state to record ("blocked", "inactive", "bounced").
+    state: str | None = None
+
+
+class Sender(Protocol):
+    channel: str
+
+    async def send(self, message: Outgoing) -> SendResult: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,231 @@
+"""Take due outbox rows, send them through their channel, and record what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Contact, OutboxMessage
+from bot.db.session import Database
+from bot.services import outbox
+from bot.services.clock import Clock
+from bot.services.compose import Composer, Unreachable
+from bot.services.delivery import Outgoing, Sender, SendResult
+
+log = logging.getLogger("expertbot.dispatcher")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, then give up."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=2)
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> timedelta:
+        seconds = min(self.base.total_seconds() * 2 ** (attempt - 1), self.cap.total_seconds())
+        return timedelta(seconds=seconds * random.uniform(1 - self.jitter, 1 + self.jitter))
+
+
+class Dispatcher:
+    """Keeps up to `in_flight` rows claimed and sending; rate limits live in the senders."""
+
+    def __init__(
+        self,
+        database: Database,
+        senders: Mapping[str, Sender],
+        composer: Composer,
+        clock: Clock,
+        policy: outbox.DeliveryPolicy,
+        *,
+        in_flight: int = 32,
+        lease: timedelta = timedelta(minutes=5),
+        retry: RetryPolicy | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.senders = dict(senders)
+        self.composer = composer
+        self.clock = clock
+        self.policy = policy
+        self.in_flight = in_flight
+        self.lease = lease
+        self.retry = retry or RetryPolicy()
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def recover(self) -> int:
+        """Requeue rows a crashed process left in `sending` (at-least-once)."""
+        async with self.database.session_scope() as session:
+            count = await outbox.recover_stale(session, now=self.clock.now())
+        if count:
+            log.warning("requeued %d message(s) left sending by a stopped process", count)
+        return count
+
+    async def claim(self, limit: int) -> list[OutboxMessage]:
+        async with self.database.session_scope() as session:
+            return await outbox.claim_due(
+                session,
+                now=self.clock.now(),
+                limit=limit,
+                lease=self.lease,
+                channels=tuple(self.senders),
+            )
+
+    async def run_until_idle(self) -> int:
+        """Send everything due now and wait for it; return how many rows were handled."""
+        handled = 0
+        while rows := await self.claim(self.in_flight):
+            handled += len(rows)
+            await asyncio.gather(*(self.deliver(row) for row in rows))
+        return handled
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set, then drain what is in flight."""
+        await self.recover()
+        while not stop.is_set():
+            free = self.in_flight - len(self._tasks)
+            rows = await self.claim(free) if free > 0 else []
+            for row in rows:
+                task = asyncio.create_task(self.deliver(row))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if rows and len(self._tasks) < self.in_flight:
+                continue
+            await self._pause(stop)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        waiters: set[asyncio.Future[Any]] = {*signals, *self._tasks}
+        await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for signal in signals:
+            signal.cancel()
+        self.wake.clear()
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        """Send one claimed row and record the outcome; never raises."""
+        try:
+            message = await self._prepare(row)
+            if message is None:
+                return
+            result = await self.senders[row.channel].send(message)
+            await self._record(row, message, result)
+        except Exception:  # one bad row must not stop the others
+            log.exception("delivering outbox row %s failed", row.id)
+            async with self.database.session_scope() as session:
+                await self._retry_or_fail(session, row, "internal error, see the log")
+
+    async def _prepare(self, row: OutboxMessage) -> Outgoing | None:
+        async with self.database.session_scope() as session:
+            contact = await session.get(Contact, row.contact_id)
+            reason = await outbox.unavailable(session, contact, row.channel) if contact else "gone"
+            if reason:
+                await self._skip(session, row, contact, reason)
+                return None
+            try:
+                return await self.composer.compose(session, row)
+            except Unreachable as gone:
+                await self._skip(session, row, contact, str(gone))
+            except (TemplateError, KeyError, LookupError) as error:
+                log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
+                await outbox.mark_failed(
+                    session, row.id, now=self.clock.now(), error=f"template error: {error}"
+                )
+            return None
+
+    async def _skip(
+        self, session: AsyncSession, row: OutboxMessage, contact: Contact | None, reason: str
+    ) -> None:
+        now = self.clock.now()
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(status="cancelled", last_error=f"skipped: {reason}", updated_at=now)
+        )
+        if contact is not None and row.channel == "telegram":
+            await self._fall_back(session, row, contact)
+
+    async def _fall_back(self, session: AsyncSession, row: OutboxMessage, contact: Contact) -> None:
+        """Send a Telegram message by email instead, under its own dedupe key."""
+        result = await outbox.enqueue(
+            session,
+            contact=contact,
+            channel="email",
+            kind=row.kind,
+            dedupe_key=f"{row.dedupe_key}:fallback-email",
+            now=self.clock.now(),
+            policy=self.policy,
+            params=row.params,
+            event_id=row.event_id,
+            survey_id=row.survey_id,
+            recommendation_id=row.recommendation_id,
+            urgent=row.urgent,
+        )
+        if result.status == "queued":
+            self.wake.set()
+
+    async def _record(self, row: OutboxMessage, message: Outgoing, result: SendResult) -> None:
+        now = self.clock.now()
+        async with self.database.session_scope() as session:
+            if result.outcome == "sent":
+                await outbox.mark_sent(
+                    session,
+                    row.id,
+                    now=now,
+                    provider_id=result.provider_id,
+                    language=message.language,
+                    subject=message.subject if row.channel == "email" else None,
+                    text=message.body,
+                )
+            elif result.outcome == "rate_limited":
+                wait = timedelta(seconds=result.retry_after or 1)
+                await outbox.mark_retry(
+                    session, row.id, now=now, at=now + wait, error=result.reason, counts=False
+                )
+            elif result.outcome == "retry":
+                await self._retry_or_fail(session, row, result.reason)
+            elif result.outcome == "unreachable":
+                await self._unreachable(session, row, result)
+            else:
+                log.error("message %s rejected: %s\n%s", row.id, result.reason, message.body)
+                await outbox.mark_failed(
+                    session, row.id, now=now, error=result.reason, text=message.body
+                )
+
+    async def _retry_or_fail(self, session: AsyncSession, row: OutboxMessage, reason: str) -> None:
+        now = self.clock.now()
+        if row.attempts >= self.retry.max_attempts:
+            error = f"gave up after {row.attempts} attempts: {reason}"
+            await outbox.mark_failed(session, row.id, now=now, error=error)
+            return
+        at = now + self.retry.delay(row.attempts)
+        await outbox.mark_retry(session, row.id, now=now, at=at, error=reason)
+
+    async def _unreachable(
+        self, session: AsyncSession, row: OutboxMessage, result: SendResult
+    ) -> None:
+        now = self.clock.now()
+        column = "telegram_state" if row.channel == "telegram" else "email_state"
+        state = result.state or ("inactive" if row.channel == "telegram" else "bounced")
+        await session.execute(
+            update(Contact).where(Contact.id == row.contact_id).values({column: state})
+        )
+        await outbox.mark_failed(session, row.id, now=now, error=result.reason)
+        contact = await session.get(Contact, row.contact_id)
+        if row.channel == "telegram" and contact is not None:
+            await session.refresh(contact)
+            await self._fall_back(session, row, contact)

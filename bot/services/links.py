@@ -1,0 +1,45 @@
+"""Signed, expiring links for emails: one-click answers, forms and unsubscribing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+class LinkError(Exception):
+    """A link was tampered with, is for another purpose, or has expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Links:
+    """Make and check signed tokens; each purpose has its own salt and lifetime."""
+
+    secret: str
+    public_url: str
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt=f"expertbot:{purpose}")
+
+    def token(self, purpose: str, payload: Any) -> str:
+        return str(self._serializer(purpose).dumps(payload))
+
+    def url(self, path: str, purpose: str, payload: Any) -> str:
+        return f"{self.public_url}/{path.strip('/')}/{self.token(purpose, payload)}"
+
+    def read(self, purpose: str, token: str, max_age_seconds: int) -> Any:
+        """Return the payload, or raise LinkError("expired" | "invalid")."""
+        try:
+            return self._serializer(purpose).loads(token, max_age=max_age_seconds)
+        except SignatureExpired:
+            raise LinkError("expired") from None
+        except BadSignature:
+            raise LinkError("invalid") from None
+
+    def unsubscribe_url(self, contact_id: int) -> str:
+        return self.url("u", "unsubscribe", {"c": contact_id})
