@@ -180,11 +180,16 @@ async def claim_due(
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Two dispatchers share the work: each skips the rows the other has locked.
+        # Two dispatchers share the work: each skips the rows the other has locked
+        # (held until this transaction commits).
         due = due.with_for_update(skip_locked=True)
+    candidates = list(await session.scalars(due))
+    if not candidates:
+        return []
+    # The status guard keeps SQLite, which locks nothing on read, from double-claiming.
     claimed = await session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "queued")
+        .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == "queued")
         .values(
             status="sending",
             attempts=OutboxMessage.attempts + 1,

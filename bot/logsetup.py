@@ -1,0 +1,48 @@
+"""Logging that never shows a secret: httpx logs request URLs, and URLs carry the bot token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+
+class Redact(logging.Filter):
+    """Replace every known secret in a record's final text with ********."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        text = record.getMessage()
+        clean = text
+        for secret in self.secrets:
+            clean = clean.replace(secret, "********")
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            for secret in self.secrets:
+                record.exc_text = record.exc_text.replace(secret, "********")
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+def configure(secrets: Iterable[str], level: int = logging.INFO) -> None:
+    """Log to stderr with secrets redacted; keep httpx's per-request lines out."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def add_redaction(handler: logging.Handler, secrets: Iterable[str]) -> None:
+    handler.addFilter(Redact(secrets))
