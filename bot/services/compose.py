@@ -68,10 +68,12 @@ class Composer:
         address = await self._address(session, row, contact)
         build = self.builders.get(row.kind, default_values)
         composition = await build(session, row, contact)
-        rendered = self.renderer.render(
-            row.kind, contact.language, composition.values, timezone=contact.timezone
-        )
         unsubscribe = self.links.unsubscribe_url(contact.id) if self.links else None
+        # Every variant is rendered, so email-only values must be there for Telegram rows too.
+        values = {"unsubscribe_url": unsubscribe or "", **composition.values}
+        rendered = self.renderer.render(
+            row.kind, contact.language, values, timezone=contact.timezone
+        )
         sender = parseaddr(self.mail_from)[1]
         return Outgoing(
             outbox_id=row.id,

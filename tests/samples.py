@@ -1,0 +1,310 @@
+"""Realistic values for every message kind, shared by the message tests and the spell checker.
+
+Each kind has a set with every value given, sets with the optional values missing, sets with
+the counts that choose different plural forms (0, 1, 2, 11, 21) and a set with long values
+(long names with diacritics, a long address, titles near 200 characters, a ten-item agenda).
+"""
+
+# Long lines are the point here: realistic titles near 200 characters.
+# ruff: noqa: E501
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+BASE_URL = "https://expertbot.example.lv"
+
+
+def _links(token: str) -> dict[str, str]:
+    return {
+        answer: f"{BASE_URL}/rsvp/{token}?answer={answer}"
+        for answer in ("accept", "decline", "maybe")
+    }
+
+
+def _texts(lv: str, et: str, en: str) -> dict[str, str]:
+    return {"lv": lv, "et": et, "en": en}
+
+
+SABILE_TALSI = {
+    "title": _texts(
+        "Reģionālo ekspertu labās prakses vizīte Sabilē un Talsos",
+        "Piirkondlike ekspertide hea praktika õppevisiit Sabilesse ja Talsisse",
+        "Regional experts' good-practice visit to Sabile and Talsi",
+    ),
+    # 10:00 and 14:00 in Riga (EEST, UTC+3).
+    "starts_at": datetime(2027, 6, 30, 7, 0, tzinfo=UTC),
+    "ends_at": datetime(2027, 7, 1, 11, 0, tzinfo=UTC),
+    "venue": {"name": "Talsu Tautas nams", "address": "Kareivju iela 16, Talsi, LV-3201"},
+    "rsvp_by": date(2027, 6, 16),
+    "capacity": 20,
+    "agenda": [
+        {
+            "day": date(2027, 6, 30),
+            "starts": time(10, 0),
+            "ends": time(11, 30),
+            "title": _texts(
+                "Sabiles kultūras nama apmeklējums",
+                "Sabile kultuurimaja külastus",
+                "Visit to the Sabile House of Culture",
+            ),
+            "place": "Sabiles kultūras nams, Sabile",
+        },
+        {
+            "day": date(2027, 6, 30),
+            "starts": time(12, 0),
+            "ends": time(13, 30),
+            "title": _texts(
+                "Tikšanās pagasta pārvaldē ar romu jauniešiem",
+                "Kohtumine vallavalitsuses romade noortega",
+                "Meeting Roma young people at the parish administration",
+            ),
+            "place": "Sabiles un Abavas pagasta pārvalde, Sabile",
+        },
+        {
+            "day": date(2027, 7, 1),
+            "starts": time(10, 0),
+            "ends": time(13, 0),
+            "title": _texts(
+                "Reģionālo ekspertu sanāksme",
+                "Piirkondlike ekspertide kohtumine",
+                "Regional experts' meeting",
+            ),
+            "place": "Talsu Tautas nams, Talsi",
+        },
+        {
+            "day": date(2027, 7, 1),
+            "starts": time(13, 0),
+            "ends": time(14, 0),
+            "title": _texts(
+                "Atgriezeniskā saite un nākamie soļi",
+                "Tagasiside ja järgmised sammud",
+                "Feedback and next steps",
+            ),
+            "place": "Talsu Tautas nams, Talsi",
+        },
+    ],
+}
+
+VALGA = {
+    "title": _texts(
+        "Latvijas un Igaunijas ekspertu sanāksme par romu integrāciju Valgā",
+        "Läti ja Eesti ekspertide kohtumine romade lõimumise teemal Valgas",
+        "Latvian–Estonian expert meeting on Roma integration in Valga",
+    ),
+    # 10:00 and 15:30 in Tallinn and Riga (EET, UTC+2).
+    "starts_at": datetime(2027, 2, 4, 8, 0, tzinfo=UTC),
+    "ends_at": datetime(2027, 2, 4, 13, 30, tzinfo=UTC),
+    "venue": {"name": "Valga Vallavalitsus", "address": "Puiestee 8, 68203 Valga"},
+    "rsvp_by": date(2027, 1, 28),
+    "capacity": 25,
+    "agenda": [
+        {
+            "day": date(2027, 2, 4),
+            "starts": time(10, 0),
+            "ends": time(10, 30),
+            "title": _texts(
+                "Dalībnieku iepazīšanās", "Osalejate tutvustus", "Round of introductions"
+            ),
+        },
+        {
+            "day": date(2027, 2, 4),
+            "starts": time(10, 30),
+            "ends": time(12, 0),
+            "title": _texts(
+                "Romu mediatoru pirmā gada pieredze Valgā",
+                "Romade mediaatorite esimese aasta kogemus Valgas",
+                "The first year of Roma mediators in Valga",
+            ),
+        },
+        {
+            "day": date(2027, 2, 4),
+            "starts": time(12, 0),
+            "ends": None,
+            "title": _texts("Pusdienas", "Lõuna", "Lunch"),
+            "place": None,
+        },
+        {
+            "day": date(2027, 2, 4),
+            "starts": None,
+            "ends": None,
+            "title": _texts(
+                "Secinājumi un atgriezeniskā saite",
+                "Järeldused ja tagasiside",
+                "Conclusions and feedback",
+            ),
+        },
+    ],
+}
+
+# Latvian only, no address, no deadline, no capacity, no agenda.
+RIGA_SEMINAR = {
+    "title": {"lv": "Romu mediatoru pieredzes apmaiņas seminārs"},
+    "starts_at": datetime(2027, 5, 12, 7, 0, tzinfo=UTC),
+    "ends_at": datetime(2027, 5, 12, 13, 0, tzinfo=UTC),
+    "venue": {"name": "Kultūras ministrija", "address": None},
+    "rsvp_by": None,
+    "capacity": None,
+    "agenda": [],
+}
+
+_LONG_AGENDA_TITLES = [
+    _texts(
+        "Dalībnieku iepazīšanās un pašvaldību pārstāvju īss pārskats par romu bērnu izglītības atbalsta pasākumiem, mediatoru darbu un sadarbību ar sociālo dienestu pēdējā gada laikā",
+        "Osalejate tutvustus ja omavalitsuste esindajate lühiülevaade romade laste hariduse toetamisest, mediaatorite tööst ja koostööst sotsiaalosakonnaga viimase aasta jooksul",
+        "Round of introductions and a short review by municipal representatives of support for Roma children's education, mediators' work and cooperation with the social service in the past year",
+    ),
+    _texts(
+        "Sabiles pamatskolas apmeklējums: sarunas ar skolotājiem, skolas vadību un romu skolotāja palīgu par bērnu iekļaušanu mācību procesā un sadarbību ar vecākiem",
+        "Sabile põhikooli külastus: vestlused õpetajate, koolijuhtide ja romade õpetaja abiga laste kaasamisest õppetöösse ning koostööst lapsevanematega",
+        "Visit to Sabile primary school: talks with teachers, the school management and the Roma teaching assistant on including children in learning and working with parents",
+    ),
+    _texts(
+        "Sabiles kultūras nama apmeklējums un romu jauniešu darbnīca par kultūras mantojumu, mūziku un tradīcijām kopā ar vietējiem mūzikas skolas pedagogiem",
+        "Sabile kultuurimaja külastus ja romade noorte töötuba kultuuripärandist, muusikast ja traditsioonidest koos kohaliku muusikakooli õpetajatega",
+        "Visit to the Sabile House of Culture and a workshop for Roma young people on cultural heritage, music and traditions with teachers of the local music school",
+    ),
+    _texts("Pusdienas", "Lõuna", "Lunch"),
+    _texts(
+        "Tikšanās Talsu novada Sociālajā dienestā: sociālā darba pieredze ar romu ģimenēm, nodarbinātības atbalsts un sadarbība ar Nodarbinātības valsts aģentūru",
+        "Kohtumine Talsi piirkonna sotsiaalosakonnas: sotsiaaltöö kogemus romade peredega, tööhõive toetamine ja koostöö Läti riikliku tööhõiveametiga",
+        "Meeting at the Talsi social service: social work with Roma families, employment support and cooperation with the State Employment Agency",
+    ),
+    _texts(
+        "Talsu novada bibliotēkas apmeklējums: lasīšanas veicināšanas programmas bērniem un pieaugušajiem, digitālo prasmju kursi un bibliotēkas loma kopienā",
+        "Talsi piirkonna raamatukogu külastus: lugemise edendamise programmid lastele ja täiskasvanutele, digioskuste kursused ning raamatukogu roll kogukonnas",
+        "Visit to the Talsi regional library: reading programmes for children and adults, digital skills courses and the library's role in the community",
+    ),
+    _texts(
+        "Reģionālo ekspertu sanāksme: pirmās dienas secinājumi, diskusija par labās prakses pārnesi uz citām pašvaldībām un kopīgo ieteikumu sagatavošana",
+        "Piirkondlike ekspertide kohtumine: esimese päeva järeldused, arutelu hea praktika ülekandmisest teistesse omavalitsustesse ja ühiste soovituste ettevalmistamine",
+        "Regional experts' meeting: conclusions of the first day, discussion on transferring good practice to other municipalities and preparing joint recommendations",
+    ),
+    _texts(
+        "Darbs grupās par izglītību, nodarbinātību, sociālo darbu un kultūru, katrai grupai sagatavojot ne vairāk kā trīs konkrētus ieteikumus pašvaldībām un ministrijai",
+        "Rühmatöö hariduse, tööhõive, sotsiaaltöö ja kultuuri teemal, kus iga rühm valmistab omavalitsustele ja ministeeriumile ette kuni kolm konkreetset soovitust",
+        "Group work on education, employment, social work and culture, each group preparing no more than three concrete recommendations for municipalities and the ministry",
+    ),
+    _texts(
+        "Grupu darba rezultātu prezentācijas un kopīga diskusija par ieteikumu īstenošanas termiņiem, atbildīgajām personām un nepieciešamo finansējumu",
+        "Rühmatöö tulemuste esitlused ja ühine arutelu soovituste elluviimise tähtaegade, vastutajate ja vajaliku rahastuse üle",
+        "Presentations of the group work and a joint discussion on deadlines, responsible persons and funding needed to carry out the recommendations",
+    ),
+    _texts(
+        "Atgriezeniskā saite, rakstiski ieteikumi nākamajai ekspertu sanāksmei un pasākuma noslēgums",
+        "Tagasiside, kirjalikud ettepanekud järgmiseks ekspertide kohtumiseks ja ürituse lõpetamine",
+        "Feedback, written suggestions for the next expert meeting and closing of the event",
+    ),
+]
+
+_LONG_AGENDA_PLACES = [
+    "Sabiles pamatskola, Rīgas iela 12, Sabile, Talsu novads",
+    "Sabiles pamatskola, Rīgas iela 12, Sabile, Talsu novads",
+    "Sabiles kultūras nams, Pilskalna iela 6, Sabile, Talsu novads",
+    None,
+    "Talsu novada Sociālais dienests, Kareivju iela 7, Talsi",
+    "Talsu novada bibliotēka, Kalēju iela 4, Talsi",
+    "Talsu Tautas nams, Kareivju iela 16, Talsi",
+    "Talsu Tautas nams, Kareivju iela 16, Talsi",
+    "Talsu Tautas nams, Kareivju iela 16, Talsi",
+    "Talsu Tautas nams, Kareivju iela 16, Talsi",
+]
+
+_LONG_AGENDA_TIMES = [
+    (date(2027, 6, 30), time(9, 30), time(10, 15)),
+    (date(2027, 6, 30), time(10, 30), time(12, 0)),
+    (date(2027, 6, 30), time(12, 15), time(13, 30)),
+    (date(2027, 6, 30), time(13, 30), time(14, 30)),
+    (date(2027, 6, 30), time(14, 45), time(16, 15)),
+    (date(2027, 6, 30), time(16, 30), time(17, 30)),
+    (date(2027, 7, 1), time(9, 30), time(10, 30)),
+    (date(2027, 7, 1), time(10, 45), time(12, 15)),
+    (date(2027, 7, 1), time(12, 30), time(13, 30)),
+    (date(2027, 7, 1), time(13, 30), time(14, 0)),
+]
+
+LONG_EVENT = {
+    "title": _texts(
+        "Reģionālo ekspertu tīkla romu integrācijas jautājumos labās prakses vizīte Sabilē, Talsos un Kandavā: izglītības, nodarbinātības un sociālā darba pieredzes apmaiņa ar pašvaldību speciālistiem",
+        "Romade lõimumise piirkondlike ekspertide võrgustiku hea praktika õppevisiit Sabilesse, Talsisse ja Kandavasse: hariduse, tööhõive ja sotsiaaltöö kogemuste vahetus omavalitsuste spetsialistidega",
+        "Good-practice visit of the Regional expert network on Roma integration to Sabile, Talsi and Kandava: sharing experience in education, employment and social work with municipal specialists",
+    ),
+    "starts_at": datetime(2027, 6, 30, 6, 30, tzinfo=UTC),
+    "ends_at": datetime(2027, 7, 1, 11, 0, tzinfo=UTC),
+    "venue": {
+        "name": "Talsu novada pašvaldības Kultūras centrs „Talsu Tautas nams”, lielā zāle",
+        "address": "Kareivju iela 16, Talsi, Talsu novads, LV-3201, Latvija (ieeja no pagalma puses)",
+    },
+    "rsvp_by": date(2027, 6, 16),
+    "capacity": 120,
+    "agenda": [
+        {"day": day, "starts": starts, "ends": ends, "title": title, "place": place}
+        for (day, starts, ends), title, place in zip(
+            _LONG_AGENDA_TIMES, _LONG_AGENDA_TITLES, _LONG_AGENDA_PLACES, strict=True
+        )
+    ],
+}
+
+
+def _invitation(name: str, event: dict[str, Any], accepted: int, token: str) -> dict[str, Any]:
+    return {
+        "contact_name": name,
+        "event": event,
+        "accepted_count": accepted,
+        "rsvp_links": _links(token),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/{token}",
+    }
+
+
+def _reminder(name: str, event: dict[str, Any], days: int, token: str) -> dict[str, Any]:
+    return {
+        "contact_name": name,
+        "event": event,
+        "starts_in_days": days,
+        "rsvp_links": _links(token),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/{token}",
+    }
+
+
+_NO_OPTIONAL_KEYS = {
+    **RIGA_SEMINAR,
+    "venue": {"name": "Kultūras ministrija"},
+    "agenda": [{"day": date(2027, 5, 12), "title": {"lv": "Seminārs"}}],
+}
+
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "event_invitation": [
+        _invitation("Ilze Kalniņa", SABILE_TALSI, 11, "Xk3vQ9aLm2"),
+        _invitation("Kadri Tamm", VALGA, 21, "Pq7rT2wZx8"),
+        _invitation("Raimonds Kļaviņš", RIGA_SEMINAR, 0, "Lm4nB6cVd1"),
+        _invitation("Mikko Virtanen", _NO_OPTIONAL_KEYS, 1, "Hg5jK8lQw3"),
+        _invitation("Dace Krūmiņa", VALGA, 2, "Rt6yU1iOp9"),
+        _invitation("Anneli Õunapuu-Kalniņa", LONG_EVENT, 101, "Zx2cV5bNm7"),
+    ],
+    "event_reminder": [
+        _reminder("Ilze Kalniņa", SABILE_TALSI, 14, "Xk3vQ9aLm2"),
+        _reminder("Kadri Tamm", VALGA, 1, "Pq7rT2wZx8"),
+        _reminder("Raimonds Kļaviņš", RIGA_SEMINAR, 0, "Lm4nB6cVd1"),
+        _reminder("Mikko Virtanen", _NO_OPTIONAL_KEYS, 2, "Hg5jK8lQw3"),
+        _reminder("Dace Krūmiņa", VALGA, 11, "Rt6yU1iOp9"),
+        _reminder("Anneli Õunapuu-Kalniņa", LONG_EVENT, 21, "Zx2cV5bNm7"),
+    ],
+    "telegram_invite_link": [
+        {
+            "contact_name": "Aija Bērziņa",
+            "link": "https://t.me/expertbot_lv_bot?start=inv_8f3k2m9q",
+            "expires_on": date(2027, 2, 4),
+        },
+        {
+            "contact_name": "Anneli Õunapuu-Kalniņa",
+            "link": "https://t.me/expertbot_lv_bot?start=inv_Zx2cV5bNm7Qw3Er4Ty5Ui6Op7",
+            "expires_on": date(2027, 12, 31),
+        },
+    ],
+}
+
+
+def sample_values(kind: str) -> list[dict[str, Any]]:
+    """Return fresh copies of the realistic value sets for a message kind."""
+    return copy.deepcopy(SAMPLES[kind])
