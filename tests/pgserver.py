@@ -6,6 +6,7 @@ a private cluster from Debian's binaries in a temporary folder, and stops it aft
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -71,8 +72,19 @@ class TempPostgres:
 
     def start(self) -> str:
         data = str(self.dir / "data")
-        self._run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync", "--locale=C.UTF-8")
+        self._run(
+            "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C.UTF-8",
+        )
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -81,8 +93,6 @@ class TempPostgres:
         return self.url
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(Unavailable):
             self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
-        except Unavailable:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)

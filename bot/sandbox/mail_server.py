@@ -68,8 +68,9 @@ class _Handler:
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         if self.server.faults.drop > 0:
             self.server.faults.drop -= 1
-            if smtp.transport is not None:
-                smtp.transport.abort()
+            transport = smtp.transport
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()
             return "451 4.3.0 dropped"
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode()
@@ -149,9 +150,7 @@ class MailServer:
     async def start(self) -> MailServer:
         loop = asyncio.get_running_loop()
         wrapped = self.tls_context if self.implicit_tls else None
-        self._server = await loop.create_server(
-            self._protocol, self.host, self.port, ssl=wrapped
-        )
+        self._server = await loop.create_server(self._protocol, self.host, self.port, ssl=wrapped)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
