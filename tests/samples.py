@@ -290,6 +290,20 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         _reminder("Dace Krūmiņa", VALGA, 11, "Rt6yU1iOp9"),
         _reminder("Anneli Õunapuu-Kalniņa", LONG_EVENT, 21, "Zx2cV5bNm7"),
     ],
+    "broadcast": [
+        {
+            "contact_name": "Kristaps Lūsis",
+            "subject": "Sanāksmes materiāli",
+            "text": "Labdien, kolēģi!\n\nNosūtām sanāksmes materiālus & prezentācijas <PDF>.",
+            "unsubscribe_url": "https://expertbot.example.lv/u/Bc7dE9fGh1",
+        },
+        {
+            "contact_name": "Anneli Õunapuu-Kalniņa",
+            "subject": "",
+            "text": "Ühine kohtumine Valgas toimub 4. veebruaril.",
+            "unsubscribe_url": "https://expertbot.example.lv/u/Zx2cV5bNm7",
+        },
+    ],
     "telegram_invite_link": [
         {
             "contact_name": "Aija Bērziņa",
