@@ -25,7 +25,7 @@ STAMP = VENV / ".dev-stamp"
 
 def ensure_environment() -> None:
     """Create .venv and install the project with its test tools when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py must explain, not crash)
         sys.exit(f"expertbot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
