@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from bot.services.clock import ManualClock
 from bot.services.compose import Composer
 from bot.services.dispatcher import Dispatcher, RetryPolicy
 from bot.services.links import Links
+from tests.conftest import Cli
 from tests.test_outbox import POLICY, add_contact
 
 NOON = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
@@ -210,3 +212,18 @@ async def test_a_crash_mid_send_leaves_the_row_to_be_sent_after_restart(
     assert row.status == "sent"
     assert len(harness.mail.messages) == 1
     await restarted.sender.close()
+
+
+async def test_outbox_status_shows_failures_and_retry_requeues_them(harness: Harness) -> None:
+    gone = await add_contact(harness.database, "Jānis Ozols", "gone@ventspils.example", None)
+    harness.mail.faults.refuse["gone@ventspils.example"] = "550 5.1.1 No such user"
+    await harness.broadcast(gone, "b:1")
+    await harness.dispatcher.run_until_idle()
+    cli = Cli(harness.database.url)
+    shown = await asyncio.to_thread(cli, "outbox", "status")
+    assert "550 5.1.1 No such user" in shown.output
+    assert "expertbot outbox retry --failed" in shown.output
+    retried = await asyncio.to_thread(cli, "outbox", "retry", "--failed")
+    assert "Requeued 1 failed message(s)." in retried.output
+    (row,) = await harness.rows()
+    assert row.status == "queued" and row.attempts == 0

@@ -8,6 +8,7 @@ from bot.cli.common import State
 from bot.cli.config_cmd import config
 from bot.cli.contacts_cmd import contacts
 from bot.cli.db_cmd import db
+from bot.cli.outbox_cmd import outbox_group
 from bot.cli.run_cmd import run
 
 
@@ -23,3 +24,4 @@ main.add_command(config)
 main.add_command(db)
 main.add_command(contacts)
 main.add_command(run)
+main.add_command(outbox_group)
