@@ -39,7 +39,11 @@ class RetryPolicy:
 
 
 class Dispatcher:
-    """Keeps up to `in_flight` rows claimed and sending; rate limits live in the senders."""
+    """Claim due rows in batches, send each batch concurrently, record it in one transaction.
+
+    Several batches are in flight at once so that the senders, which enforce the rate
+    limits, always have work; duplicates after a crash are bounded by what was in flight.
+    """
 
     def __init__(
         self,
@@ -49,7 +53,8 @@ class Dispatcher:
         clock: Clock,
         policy: outbox.DeliveryPolicy,
         *,
-        in_flight: int = 32,
+        batch: int = 32,
+        parallel: int = 3,
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
         poll_seconds: float = 1.0,
@@ -59,12 +64,16 @@ class Dispatcher:
         self.composer = composer
         self.clock = clock
         self.policy = policy
-        self.in_flight = in_flight
+        self.batch = batch
+        self.parallel = parallel
         self.lease = lease
         self.retry = retry or RetryPolicy()
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight_bound(self) -> int:
+        return self.batch * self.parallel
 
     async def recover(self) -> int:
         """Requeue rows a crashed process left in `sending` (at-least-once)."""
@@ -84,68 +93,111 @@ class Dispatcher:
                 channels=tuple(self.senders),
             )
 
+    async def process_batch(self) -> int:
+        """Claim, prepare, send and record one batch; return how many rows it held."""
+        rows = await self.claim(self.batch)
+        if not rows:
+            return 0
+        try:
+            prepared = await self._prepare_all(rows)
+            results = await asyncio.gather(*(self._send(m) for _, m in prepared))
+            await self._record_all(
+                [(r, m, res) for (r, m), res in zip(prepared, results, strict=True)]
+            )
+        except Exception:  # a broken batch waits for its lease and is tried again
+            log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
+        return len(rows)
+
     async def run_until_idle(self) -> int:
         """Send everything due now and wait for it; return how many rows were handled."""
         handled = 0
-        while rows := await self.claim(self.in_flight):
-            handled += len(rows)
-            await asyncio.gather(*(self.deliver(row) for row in rows))
-        return handled
+        while True:
+            counts = await asyncio.gather(*(self.process_batch() for _ in range(self.parallel)))
+            if not any(counts):
+                return handled
+            handled += sum(counts)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set, then drain what is in flight."""
+        """Dispatch until `stop` is set; batches already claimed are finished (drained)."""
         await self.recover()
+        await asyncio.gather(*(self._worker(stop) for _ in range(self.parallel)))
+
+    async def _worker(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            free = self.in_flight - len(self._tasks)
-            rows = await self.claim(free) if free > 0 else []
-            for row in rows:
-                task = asyncio.create_task(self.deliver(row))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            if rows and len(self._tasks) < self.in_flight:
+            if await self.process_batch():
                 continue
-            await self._pause(stop)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(
+                signals, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for signal in signals:
+                signal.cancel()
+            self.wake.clear()
 
-    async def _pause(self, stop: asyncio.Event) -> None:
-        signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-        waiters: set[asyncio.Future[Any]] = {*signals, *self._tasks}
-        await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        for signal in signals:
-            signal.cancel()
-        self.wake.clear()
-
-    async def deliver(self, row: OutboxMessage) -> None:
-        """Send one claimed row and record the outcome; never raises."""
-        try:
-            message = await self._prepare(row)
-            if message is None:
-                return
-            result = await self.senders[row.channel].send(message)
-            await self._record(row, message, result)
-        except Exception:  # one bad row must not stop the others
-            log.exception("delivering outbox row %s failed", row.id)
-            async with self.database.session_scope() as session:
-                await self._retry_or_fail(session, row, "internal error, see the log")
-
-    async def _prepare(self, row: OutboxMessage) -> Outgoing | None:
-        async with self.database.session_scope() as session:
-            contact = await session.get(Contact, row.contact_id)
-            reason = await outbox.unavailable(session, contact, row.channel) if contact else "gone"
-            if reason:
-                await self._skip(session, row, contact, reason)
-                return None
-            try:
-                return await self.composer.compose(session, row)
-            except Unreachable as gone:
-                await self._skip(session, row, contact, str(gone))
-            except (TemplateError, KeyError, LookupError) as error:
-                log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
-                await outbox.mark_failed(
-                    session, row.id, now=self.clock.now(), error=f"template error: {error}"
-                )
+    async def _send(self, message: Outgoing | None) -> SendResult | None:
+        if message is None:
             return None
+        try:
+            return await self.senders[message.channel].send(message)
+        except Exception as error:  # a sender bug must not lose the row
+            log.exception("sender %s failed on message %s", message.channel, message.outbox_id)
+            return SendResult("retry", reason=f"internal error: {type(error).__name__}")
+
+    async def _prepare_all(
+        self, rows: list[OutboxMessage]
+    ) -> list[tuple[OutboxMessage, Outgoing | None]]:
+        async with self.database.session_scope() as session:
+            return [(row, await self._prepare(session, row)) for row in rows]
+
+    async def _prepare(self, session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+        contact = await session.get(Contact, row.contact_id)
+        reason = await outbox.unavailable(session, contact, row.channel) if contact else "gone"
+        if reason:
+            await self._skip(session, row, contact, reason)
+            return None
+        try:
+            async with session.begin_nested():
+                return await self.composer.compose(session, row)
+        except Unreachable as gone:
+            await self._skip(session, row, contact, str(gone))
+        except (TemplateError, LookupError, ValueError) as error:
+            log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
+            await outbox.mark_failed(
+                session, row.id, now=self.clock.now(), error=f"template error: {error}"
+            )
+        return None
+
+    async def _record_all(
+        self, done: list[tuple[OutboxMessage, Outgoing | None, SendResult | None]]
+    ) -> None:
+        async with self.database.session_scope() as session:
+            sent = [(r, m, res) for r, m, res in done if m and res and res.outcome == "sent"]
+            if sent:
+                await outbox.mark_many_sent(session, self._sent_values(sent))
+            for row, message, result in done:
+                if message is not None and result is not None and result.outcome != "sent":
+                    await self._record(session, row, message, result)
+
+    def _sent_values(
+        self, sent: list[tuple[OutboxMessage, Outgoing, SendResult]]
+    ) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        values = []
+        for row, message, result in sent:
+            values.append(
+                {
+                    "id": row.id,
+                    "status": "sent",
+                    "sent_at": now,
+                    "provider_id": result.provider_id,
+                    "language": message.language,
+                    "subject": message.subject if row.channel == "email" else None,
+                    "rendered_text": message.body,
+                    "last_error": None,
+                    "updated_at": now,
+                }
+            )
+        return values
 
     async def _skip(
         self, session: AsyncSession, row: OutboxMessage, contact: Contact | None, reason: str
@@ -178,33 +230,24 @@ class Dispatcher:
         if result.status == "queued":
             self.wake.set()
 
-    async def _record(self, row: OutboxMessage, message: Outgoing, result: SendResult) -> None:
+    async def _record(
+        self, session: AsyncSession, row: OutboxMessage, message: Outgoing, result: SendResult
+    ) -> None:
         now = self.clock.now()
-        async with self.database.session_scope() as session:
-            if result.outcome == "sent":
-                await outbox.mark_sent(
-                    session,
-                    row.id,
-                    now=now,
-                    provider_id=result.provider_id,
-                    language=message.language,
-                    subject=message.subject if row.channel == "email" else None,
-                    text=message.body,
-                )
-            elif result.outcome == "rate_limited":
-                wait = timedelta(seconds=result.retry_after or 1)
-                await outbox.mark_retry(
-                    session, row.id, now=now, at=now + wait, error=result.reason, counts=False
-                )
-            elif result.outcome == "retry":
-                await self._retry_or_fail(session, row, result.reason)
-            elif result.outcome == "unreachable":
-                await self._unreachable(session, row, result)
-            else:
-                log.error("message %s rejected: %s\n%s", row.id, result.reason, message.body)
-                await outbox.mark_failed(
-                    session, row.id, now=now, error=result.reason, text=message.body
-                )
+        if result.outcome == "rate_limited":
+            wait = timedelta(seconds=result.retry_after or 1)
+            await outbox.mark_retry(
+                session, row.id, now=now, at=now + wait, error=result.reason, counts=False
+            )
+        elif result.outcome == "retry":
+            await self._retry_or_fail(session, row, result.reason)
+        elif result.outcome == "unreachable":
+            await self._unreachable(session, row, result)
+        else:
+            log.error("message %s rejected: %s\n%s", row.id, result.reason, message.body)
+            await outbox.mark_failed(
+                session, row.id, now=now, error=result.reason, text=message.body
+            )
 
     async def _retry_or_fail(self, session: AsyncSession, row: OutboxMessage, reason: str) -> None:
         now = self.clock.now()

@@ -248,6 +248,11 @@ async def mark_sent(
     )
 
 
+async def mark_many_sent(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Record a batch of sent messages at once (an UPDATE by primary key per row)."""
+    await session.execute(update(OutboxMessage), values)
+
+
 async def mark_retry(
     session: AsyncSession,
     message_id: int,
