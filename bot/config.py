@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -21,6 +21,7 @@ FIXES: dict[str, str] = {
     "telegram_api_url": "use the server root, e.g. https://api.telegram.org",
     "public_url": "use the address people open, e.g. https://expertbot.example.lv",
     "smtp_port": "use a port number such as 587 (STARTTLS) or 465 (TLS)",
+    "smtp_security": "use auto, starttls, tls or none",
     "web_port": "use a port number such as 8080",
     "mail_from": "use an address such as Expert network <tikls@km.example>",
     "timezone": "use an IANA zone name such as Europe/Riga or Europe/Tallinn",
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=25.0, gt=0, le=30)
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = "expertbot@localhost"

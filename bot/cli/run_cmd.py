@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import click
 
+from bot import app, logsetup
 from bot.cli.common import State, console, pass_state, with_database
 from bot.db import migrate
 from bot.db.session import Database
@@ -45,3 +47,8 @@ def run(state: State) -> None:
     if note:
         console.print(note)
     console.print(f"{len(people)} contact(s) in the registry. See them: expertbot contacts list")
+    if settings.sandbox:
+        return
+    logsetup.configure(app.secrets(settings))
+    log.info("live mode: sending queued messages; stop with Ctrl+C or SIGTERM")
+    asyncio.run(app.Service(settings).run())

@@ -39,6 +39,7 @@ class Faults:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." or "450 ..."
     busy: int = 0  # answer 421 to the next N MAIL commands and hang up
     drop: int = 0  # drop the connection on the next N DATA commands
+    delay: float = 0.0  # seconds to think before accepting each message
 
 
 class _Handler:
@@ -66,6 +67,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.server.faults.delay:
+            await asyncio.sleep(self.server.faults.delay)
         if self.server.faults.drop > 0:
             self.server.faults.drop -= 1
             transport = smtp.transport
