@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from telegram import (
     Bot,
@@ -74,7 +75,9 @@ class TelegramSender:
     def _classify(self, error: TelegramError) -> SendResult:
         text = str(error.message)
         if isinstance(error, RetryAfter):
-            seconds = error.retry_after
+            with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta
+                warnings.simplefilter("ignore")
+                seconds = error.retry_after
             wait = seconds if isinstance(seconds, int | float) else seconds.total_seconds()
             self.limiter.pause(wait)
             return SendResult("rate_limited", retry_after=wait, reason=f"Telegram 429: {text}")
