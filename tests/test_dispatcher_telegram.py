@@ -18,7 +18,7 @@ from bot.channels.telegram import TelegramSender, make_bot
 from bot.db.models import Contact, OutboxMessage
 from bot.db.session import Database
 from bot.rendering import Renderer
-from bot.sandbox import Fault, RateLimits, TelegramEmulator
+from bot.sandbox import Fault, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
 from bot.services import outbox
 from bot.services.clock import ManualClock
