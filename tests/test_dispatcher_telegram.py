@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logsetup
 from bot.channels.email import EmailSender, SmtpConfig
@@ -22,7 +23,8 @@ from bot.sandbox import Fault, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
 from bot.services import outbox
 from bot.services.clock import ManualClock
-from bot.services.compose import Composer
+from bot.services.compose import Composer, Composition
+from bot.services.delivery import Attachment
 from bot.services.dispatcher import Dispatcher, RetryPolicy
 from tests.test_outbox import POLICY, add_contact
 
@@ -274,3 +276,30 @@ async def test_no_log_line_contains_the_bot_token(harness: Harness) -> None:
     logged = stream.getvalue()
     assert "/bot********/sendMessage" in logged
     assert harness.emulator.token not in logged
+
+
+async def test_a_calendar_file_goes_to_the_chat_as_a_document(
+    sqlite_database: Database, servers: tuple[TelegramEmulator, MailServer]
+) -> None:
+    ics = (
+        "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:Sanāksme Valgā\r\nEND:VCALENDAR\r\n".encode()
+    )
+
+    async def with_calendar(
+        session: AsyncSession, row: OutboxMessage, contact: Contact
+    ) -> Composition:
+        values = {"contact_name": contact.name, **row.params}
+        calendar = Attachment("valga-2027.ics", "text/calendar", ics)
+        return Composition(values, attachments=(calendar,))
+
+    h = Harness(sqlite_database, *servers)
+    h.dispatcher.composer = Composer(Renderer(), builders={"broadcast": with_calendar})
+    ilze = await h.person()
+    await h.send(ilze, "b:1")
+    await h.dispatcher.run_until_idle()
+    (row,) = await h.rows()
+    assert row.status == "sent"
+    documents = [m.document for m in h.emulator.chat(CHAT).messages if m.document]
+    assert len(documents) == 1
+    assert documents[0].file_name == "valga-2027.ics" and documents[0].data == ics
+    await h.close()
