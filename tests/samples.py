@@ -322,3 +322,37 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
 def sample_values(kind: str) -> list[dict[str, Any]]:
     """Return fresh copies of the realistic value sets for a message kind."""
     return copy.deepcopy(SAMPLES[kind])
+
+
+# Appended for the language gate (tests/test_language.py): the singular ("one") forms of the
+# capacity and of Telegram's "…and N more items" line, which the sets above never reach.
+# 11 items leave 1 over ("…un vēl 1 punkts"), 21 items leave 11 ("…un vēl 11 punkti").
+def _quarter_hour_agenda(count: int, day: date) -> list[dict[str, Any]]:
+    """A packed agenda: the long event's items in turn, a quarter of an hour each from 9:00."""
+    return [
+        {
+            "day": day,
+            "starts": time(9 + number // 4, 15 * (number % 4)),
+            "ends": time(9 + (number + 1) // 4, 15 * ((number + 1) % 4)),
+            "title": _LONG_AGENDA_TITLES[number % len(_LONG_AGENDA_TITLES)],
+            "place": _LONG_AGENDA_PLACES[number % len(_LONG_AGENDA_PLACES)],
+        }
+        for number in range(count)
+    ]
+
+
+ONE_PLACE_ELEVEN_ITEMS = {
+    **SABILE_TALSI,
+    "capacity": 1,
+    "agenda": _quarter_hour_agenda(11, date(2027, 6, 30)),
+}
+TWENTY_ONE_PLACES_AND_ITEMS = {
+    **SABILE_TALSI,
+    "capacity": 21,
+    "agenda": _quarter_hour_agenda(21, date(2027, 6, 30)),
+}
+# Before the last set: tests take the first sets and the last (the long event) by position.
+SAMPLES["event_invitation"][-1:-1] = [
+    _invitation("Jānis Ozoliņš", ONE_PLACE_ELEVEN_ITEMS, 1, "Vb8nM3qWe4"),
+    _invitation("Kätlin Põder-Šmits", TWENTY_ONE_PLACES_AND_ITEMS, 2, "Ty9uI4oPa5"),
+]

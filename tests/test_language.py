@@ -1,0 +1,380 @@
+"""Language quality gate: every user-facing template, in every language, rendered with the
+realistic values of tests/samples.py, is spelt right (Hunspell with Debian's lv_LV, et_EE and
+en_US), keeps to its own language, uses the glossary's words and leaves no gaps where a value is
+missing. The reviewed data (allow-lists, glossary) and the seeded mistakes live in tests/language/.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from bot.rendering import LANGUAGES, MissingTemplateError
+from tests import samples
+from tests.language import checks, hunspell, lists, templates
+from tests.language.hunspell import DICTIONARIES, Speller
+from tests.language.templates import MissingSamples, Rendering, Unit
+
+UNITS = templates.units()
+SEEDED = templates.MessageTemplates(Path(__file__).parent / "language" / "seeded")
+SHARED_GLOSSARY = Path(__file__).resolve().parents[2] / "shared" / "GLOSSARY.md"
+
+
+def by_name(units: Sequence[Unit]) -> list[pytest.ParameterSet]:
+    return [pytest.param(unit, id=unit.name) for unit in units]
+
+
+def rendered(unit: Unit) -> Sequence[Rendering]:
+    """Render a template with all its sample value sets, failing clearly when it cannot be."""
+    try:
+        return templates.renderings(unit)
+    except MissingSamples as error:
+        reason = f"{unit}: {error}"
+    except MissingTemplateError as error:
+        reason = f"{unit} is missing, a translation another language has: {error}"
+    pytest.fail(reason, pytrace=False)
+
+
+def no_problems(problems: list[str]) -> None:
+    """Assert the list is empty, showing every problem on a line of its own."""
+    assert not problems, "\n" + "\n".join(problems)
+
+
+def renderable(units: Sequence[Unit]) -> Iterator[Rendering]:
+    for unit in units:
+        try:
+            yield from templates.renderings(unit)
+        except (MissingSamples, MissingTemplateError):
+            continue  # the test of that template reports it
+
+
+@cache
+def _learned() -> Speller:
+    speller = Speller()
+    speller.learn(checks.all_template_words(renderable(UNITS)))
+    return speller
+
+
+def speller() -> Speller:
+    """A speller that knows every word of every template, from one Hunspell call a dictionary.
+
+    Skips the calling test where Hunspell is missing, and fails it in CI.
+    """
+    hunspell.require()
+    return _learned()
+
+
+def seeded(name: str) -> Sequence[Rendering]:
+    """Render a seeded fixture, tests/language/seeded/<lang>/<template>."""
+    unit = next(unit for unit in SEEDED.units() if unit.name.endswith("seeded/" + name))
+    return templates.renderings(unit)
+
+
+def caught(problems: list[str], name: str, *fragments: str) -> None:
+    """Assert one problem names the seeded template, its language and every fragment."""
+    language = name.split("/")[0]
+    assert any(
+        f"seeded/{name} [{language}]" in problem
+        and all(fragment in problem for fragment in fragments)
+        for problem in problems
+    ), f"the gate missed the mistake seeded in {name}: {problems}"
+
+
+# --- Every template, every language ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted({unit.sample_key for unit in UNITS}))
+def test_every_message_kind_and_page_has_sample_values(key: str) -> None:
+    if key not in samples.SAMPLES:
+        pytest.fail(
+            f"tests/samples.py has no sample values for {key!r}: add realistic value sets to "
+            f"SAMPLES[{key!r}]",
+            pytrace=False,
+        )
+
+
+@pytest.mark.parametrize("template_set", templates.template_sets(), ids=lambda s: s.name)
+def test_every_template_is_translated_into_every_language(
+    template_set: templates.MessageTemplates | templates.PageTemplates,
+) -> None:
+    no_problems(template_set.missing())
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_is_spelt_correctly(unit: Unit) -> None:
+    no_problems(checks.spelling(rendered(unit), speller()))
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_keeps_to_the_letters_of_its_language(unit: Unit) -> None:
+    no_problems(checks.foreign_letters(rendered(unit)))
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_has_no_words_of_another_language(unit: Unit) -> None:
+    no_problems(checks.foreign_words(rendered(unit), speller()))
+
+
+@pytest.mark.parametrize("unit", by_name([unit for unit in UNITS if unit.language != "en"]))
+def test_latvian_and_estonian_templates_have_no_english_left_in_them(unit: Unit) -> None:
+    no_problems(checks.english(rendered(unit), speller()))
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_uses_the_glossary_wording(unit: Unit) -> None:
+    no_problems(checks.glossary(rendered(unit)))
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_leaves_no_gaps_where_values_are_missing(unit: Unit) -> None:
+    no_problems(checks.layout(rendered(unit)))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_event_invitation_email_shows_the_glossary_buttons_and_stop_link(language: str) -> None:
+    words = {concept: term.word(language) for concept, term in lists.glossary().items()}
+    for variant in ("html", "text"):
+        unit = next(
+            unit
+            for unit in UNITS
+            if (unit.kind, unit.variant, unit.language) == ("event_invitation", variant, language)
+        )
+        for rendering in rendered(unit):
+            labels = [label for _, label in templates.text.links(rendering.output, unit.markup)]
+            for concept in (
+                "RSVP: will attend",
+                "RSVP: cannot attend",
+                "RSVP: not sure yet",
+                "stop messages",
+            ):
+                assert words[concept] in labels, f"{rendering}: no {words[concept]!r} ({concept})"
+
+
+# --- The reviewed data ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_allow_list_entry_is_one_word_with_a_reason(language: str) -> None:
+    no_problems(lists.allow_list(language).problems)
+
+
+def test_an_allow_list_entry_without_a_reason_fails(tmp_path: Path) -> None:
+    path = tmp_path / "allow-lv.txt"
+    path.write_text(
+        "# header comment\n\nromu  # genitive plural of romi\nTelegram\nRomu  # again\n"
+        "e-pasts  # hyphenated\ntwo words  # not one word\n",
+        "utf-8",
+    )
+    allow = lists.read_allow_list(path)
+    assert allow.problems == [
+        f"{tmp_path.name}/allow-lv.txt:4: 'Telegram' has no justification ('# why')",
+        f"{tmp_path.name}/allow-lv.txt:5: 'Romu' is listed twice",
+        f"{tmp_path.name}/allow-lv.txt:6: 'e-pasts' is not a single word",
+        f"{tmp_path.name}/allow-lv.txt:7: one word per line, then '# why': "
+        "'two words  # not one word'",
+    ]
+    assert allow.allows("ROMU") and allow.allows("telegram") and not allow.allows("romi")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_allow_list_has_no_entries_the_templates_no_longer_use(language: str) -> None:
+    allow = lists.allow_list(language)
+    used = {
+        word.casefold()
+        for rendering in renderable([unit for unit in UNITS if unit.language == language])
+        for word in rendering.template_words
+    }
+    stale = [
+        f"tests/language/allow-{language}.txt:{allow.lines[key]}: {allow.spelling[key]!r} is in "
+        "no template any more: remove it"
+        for key in allow.entries
+        if key not in used
+    ]
+    no_problems(stale)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_allow_list_has_no_entries_the_dictionary_now_knows(language: str) -> None:
+    # A warning, not a failure: a newer dictionary on one machine must not break the build.
+    allow = lists.allow_list(language)
+    known = [
+        allow.spelling[key]
+        for key in allow.entries
+        if speller().accepts(language, allow.spelling[key])
+    ]
+    if known:
+        warnings.warn(
+            f"tests/language/allow-{language}.txt: {DICTIONARIES[language]} now knows "
+            f"{', '.join(known)}; the entries can go",
+            UserWarning,
+            stacklevel=1,
+        )
+
+
+def test_glossary_data_is_complete() -> None:
+    no_problems(lists.glossary_problems())
+    concepts = set(lists.glossary())
+    assert {"RSVP: will attend", "RSVP: cannot attend", "RSVP: not sure yet"} <= concepts
+    assert {"stop messages", "invitation", "reminder", "agenda"} <= concepts
+    assert {avoid.language for avoid in lists.avoid_list()} == set(LANGUAGES)
+
+
+def test_glossary_data_matches_the_shared_glossary() -> None:
+    if not SHARED_GLOSSARY.is_file():
+        pytest.skip(f"no shared glossary at {SHARED_GLOSSARY} to compare with")
+    shared = {}
+    for line in SHARED_GLOSSARY.read_text("utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("concept", "---"):
+            shared[cells[0]] = [re.sub(r"\s*\*\(check\)\*", "", cell) for cell in cells[1:]]
+    ours = {concept: list(term.words.values()) for concept, term in lists.glossary().items()}
+    assert ours == shared
+
+
+# --- The gate catches the seeded mistakes --------------------------------------------------
+
+
+def test_gate_catches_a_misspelt_latvian_word() -> None:
+    problems = checks.spelling(seeded("lv/misspelt.telegram.html"), speller())
+    caught(problems, "lv/misspelt.telegram.html", "'Uzaicinajums'", "lv_LV")
+    caught(problems, "lv/misspelt.telegram.html", "'pasakumu'")
+
+
+def test_gate_catches_estonian_letters_in_a_latvian_template() -> None:
+    problems = checks.foreign_letters(seeded("lv/estonian_words.telegram.html"))
+    caught(problems, "lv/estonian_words.telegram.html", "'Aitäh'", "Latvian does not use")
+
+
+def test_gate_catches_an_estonian_word_in_a_latvian_template() -> None:
+    problems = checks.foreign_words(seeded("lv/estonian_words.telegram.html"), speller())
+    caught(problems, "lv/estonian_words.telegram.html", "'kohtumine' is Estonian")
+
+
+def test_gate_catches_an_english_sentence_in_an_estonian_template() -> None:
+    problems = checks.english(seeded("et/english_sentence.email.txt"), speller())
+    caught(problems, "et/english_sentence.email.txt", "English in an Estonian text", "Please")
+
+
+def test_gate_catches_a_button_that_departs_from_the_glossary() -> None:
+    problems = checks.glossary(seeded("lv/wrong_button.email.html"))
+    caught(problems, "lv/wrong_button.email.html", "'Apmeklēšu'", "'Piedalīšos'")
+
+
+def test_gate_catches_a_synonym_the_glossary_avoids() -> None:
+    problems = checks.glossary(seeded("lv/avoided_synonym.email_subject.txt"))
+    caught(problems, "lv/avoided_synonym.email_subject.txt", "'ielūgum*'", "'uzaicinājums'")
+
+
+def test_gate_catches_an_empty_label_where_a_value_is_missing() -> None:
+    problems = checks.layout(seeded("en/empty_label.email.txt"))
+    caught(problems, "en/empty_label.email.txt", "a label with nothing after it", "'Address:'")
+    caught(problems, "en/empty_label.email.txt", "two blank lines in a row")
+
+
+def test_gate_catches_a_missing_translation() -> None:
+    missing = SEEDED.missing()
+    assert any(
+        "seeded/et/misspelt.telegram.html [et] is missing" in line and "lv has" in line
+        for line in missing
+    ), missing
+
+
+def test_every_seeded_fixture_fails_the_gate() -> None:
+    spell = speller()
+    for unit in SEEDED.units():
+        path = templates.ROOT / unit.name
+        if not path.is_file():
+            continue
+        found = templates.renderings(unit)
+        problems = [
+            *checks.spelling(found, spell),
+            *checks.foreign_letters(found),
+            *checks.foreign_words(found, spell),
+            *checks.english(found, spell),
+            *checks.glossary(found),
+            *checks.layout(found),
+        ]
+        assert problems, f"{unit}: a seeded mistake the gate does not catch"
+
+
+# --- How the gate finds templates and runs Hunspell -----------------------------------------
+
+
+def test_web_page_templates_are_found_and_need_sample_values(tmp_path: Path) -> None:
+    pages = tmp_path / "bot" / "web" / "templates"
+    for language in ("lv", "et"):
+        (pages / language).mkdir(parents=True)
+        (pages / language / "rsvp_answered.html").write_text("<p>{{ answer }}</p>", "utf-8")
+    (pages / "lv" / "_layout.html").write_text("<html></html>", "utf-8")
+    assert templates.page_roots(tmp_path) == [pages.resolve()]
+    page_set = templates.PageTemplates(pages)
+    units = page_set.units()
+    assert [(unit.language, unit.sample_key, unit.markup) for unit in units] == [
+        ("lv", "page:rsvp_answered", "html"),
+        ("et", "page:rsvp_answered", "html"),
+        ("en", "page:rsvp_answered", "html"),
+    ]
+    assert any("en/rsvp_answered.html [en] is missing" in line for line in page_set.missing())
+    with pytest.raises(MissingSamples, match="page:rsvp_answered"):
+        templates.renderings(units[0])
+
+
+def test_every_kind_in_the_messages_folder_is_checked() -> None:
+    kinds = {unit.kind for unit in UNITS if unit.name.startswith("messages/")}
+    assert kinds == set(templates.MessageTemplates().renderer.kinds())
+    assert len(UNITS) >= len(kinds) * 4 * len(LANGUAGES)
+
+
+def test_spell_checks_skip_without_hunspell_and_fail_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hunspell, "missing", lambda: "no hunspell command on PATH")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install hunspell hunspell-lv"):
+        hunspell.require()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run in CI"):
+        hunspell.require()
+
+
+def test_speller_asks_hunspell_once_per_dictionary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hunspell.require()
+    calls: list[tuple[str, int]] = []
+    run = hunspell._run
+
+    def counting(dictionary: str, words: list[str]) -> set[str]:
+        calls.append((dictionary, len(words)))
+        return run(dictionary, words)
+
+    monkeypatch.setattr(hunspell, "_run", counting)
+    fresh = Speller()
+    fresh.learn(["pasākums", "pasakums", "üritus", "event"])
+    assert [dictionary for dictionary, _ in calls] == list(DICTIONARIES.values())
+    assert fresh.accepts("lv", "pasākums") and not fresh.accepts("lv", "pasakums")
+    assert fresh.accepts("et", "üritus") and fresh.accepts("en", "event")
+    assert len(calls) == 3
+
+
+def test_speller_rejects_letters_the_dictionary_cannot_hold() -> None:
+    # et_EE is ISO 8859-15: Hunspell would pass "Ļoti" through unchecked.
+    hunspell.require()
+    fresh = Speller()
+    fresh.learn(["Ļoti", "kohtumine"])
+    assert not fresh.accepts("et", "Ļoti") and fresh.accepts("lv", "Ļoti")
+    assert fresh.accepts("et", "kohtumine")
+
+
+def test_glossary_csv_is_valid_csv() -> None:
+    path = Path(lists.HERE) / "glossary.csv"
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(row for row in file if not row.startswith("#")))
+    assert rows[0] == ["concept", "lv", "et", "en", "where"]
+    assert all(len(row) == 5 for row in rows), [row for row in rows if len(row) != 5]
