@@ -28,6 +28,9 @@ FIXES: dict[str, str] = {
     "quiet_hours": "use HH:MM-HH:MM such as 20:00-08:00, or leave it empty to turn quiet hours off",
     "telegram_rate": "use a number of messages per second between 1 and 30",
     "default_language": "use lv, et or en",
+    "telegram_bot_username": "use the bot's username without @, e.g. ekspertu_tikls_bot",
+    "invite_days": "use a number of days between 1 and 365",
+    "telegram_webhook": "use true or false",
 }
 
 
@@ -85,6 +88,9 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_rate: float = Field(default=25.0, gt=0, le=30)
+    telegram_bot_username: str | None = None
+    telegram_webhook: bool = False
+    invite_days: int = Field(default=30, ge=1, le=365)
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"
@@ -112,6 +118,16 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _bot_username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{4,31}", value):
+            raise ValueError(f"{value!r} is not a Telegram username")
+        return value
 
     @field_validator("timezone")
     @classmethod
