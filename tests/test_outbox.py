@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,6 +28,7 @@ async def add_contact(
     **fields: object,
 ) -> int:
     async with database.session_scope() as session:
+        fields.setdefault("consent_on", date(2026, 1, 15))
         contact = Contact(name=name, email=email, role="regional_expert", **fields)
         if chat is not None:
             contact.telegram_state = "active"
@@ -87,6 +88,20 @@ async def test_enqueue_everywhere_uses_each_open_channel(database: Database) -> 
         "b:1:a:email",
         "b:1:a:telegram",
         "b:1:b:email",
+    ]
+
+
+async def test_telegram_waits_for_consent_while_email_does_not(database: Database) -> None:
+    contact = await add_contact(database, consent_on=None)
+    async with database.session_scope() as session:
+        found = await session.get(Contact, contact)
+        assert found is not None
+        results = await outbox.enqueue_everywhere(
+            session, contact=found, key="k", kind="broadcast", now=NOON, policy=POLICY
+        )
+    assert [(r.channel, r.status, r.reason) for r in results] == [
+        ("telegram", "skipped", "telegram consent not given"),
+        ("email", "queued", None),
     ]
 
 

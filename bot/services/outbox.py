@@ -58,6 +58,9 @@ async def unavailable(session: AsyncSession, contact: Contact, channel: str) -> 
         return None
     if contact.telegram_state != "active":
         return f"telegram {contact.telegram_state}"
+    if contact.consent_on is None:
+        # Until the person agrees, the consent question is all Telegram may carry.
+        return "telegram consent not given"
     if await telegram_chat(session, contact.id) is None:
         return "telegram not linked"
     return None
