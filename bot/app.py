@@ -5,21 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
 
 from bot.channels.email import EmailSender, SmtpConfig
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import TelegramSender, make_bot
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.db.session import Database
 from bot.rendering import Renderer
+from bot.sandbox.loopback import LoopbackServer
 from bot.services.clock import Clock, SystemClock
 from bot.services.compose import Composer
 from bot.services.delivery import Sender
 from bot.services.dispatcher import Dispatcher
 from bot.services.links import Links
 from bot.services.outbox import DeliveryPolicy
+from bot.telegram.context import Deps
+from bot.telegram.setup import (
+    ALLOWED_UPDATES,
+    build_application,
+    register_commands,
+    reply_bot,
+)
+from bot.telegram.texts import Texts
+from bot.web.app import WEBHOOK_PATH, build_web, webhook_secret
 
 log = logging.getLogger("expertbot")
 
@@ -61,10 +75,11 @@ def senders(settings: Settings) -> dict[str, Sender]:
 
 @dataclass
 class Service:
-    """The long-running process: today the dispatcher; the bot and scheduler join it later."""
+    """The long-running process: the Telegram bot, the web server and the dispatcher."""
 
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -82,11 +97,90 @@ class Service:
             policy(self.settings),
         )
         log.info("dispatching on: %s", ", ".join(channels) or "no channel")
-        try:
-            await dispatcher.run(stop)
-        finally:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(database.dispose)
             for sender in channels.values():
-                with suppress(Exception):
-                    await sender.close()
-            await database.dispose()
+                stack.push_async_callback(_quietly, sender.close)
+            telegram = channels.get("telegram")
+            if isinstance(telegram, TelegramSender):
+                sink = await stack.enter_async_context(self._bot(telegram, database))
+            else:
+                sink = None
+            await stack.enter_async_context(self._web(sink))
+            self.ready.set()
+            await dispatcher.run(stop)
         log.info("stopped; every message is sent or still queued")
+
+    @asynccontextmanager
+    async def _bot(
+        self, sender: TelegramSender, database: Database
+    ) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[None]] | None]:
+        """Run the PTB Application: long polling, or a webhook fed by the web server."""
+        deps = Deps(
+            database,
+            Texts(timezone=self.settings.timezone),
+            self.clock,
+            self.settings.default_language,
+        )
+        token = self.settings.telegram_token
+        assert token is not None
+        bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
+        application = build_application(bot, deps)
+        await application.initialize()
+        await register_commands(bot, deps)
+        await application.start()
+        sink = None
+        if self.settings.telegram_webhook:
+            secret = self._webhook_secret()
+            await bot.set_webhook(
+                f"{self.settings.public_url}{WEBHOOK_PATH}",
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+
+            async def sink(data: dict[str, Any]) -> None:
+                update = Update.de_json(data, application.bot)
+                if update is not None:
+                    await application.update_queue.put(update)
+
+            log.info("receiving Telegram updates by webhook")
+        else:
+            assert application.updater is not None
+            await bot.delete_webhook()
+            await application.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10
+            )
+            log.info("receiving Telegram updates by long polling")
+        try:
+            yield sink
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+
+    def _webhook_secret(self) -> str:
+        if self.settings.secret_key is None:
+            raise SettingsError(
+                "EXPERTBOT_SECRET_KEY: required for webhook mode; set it to a long random value."
+            )
+        return webhook_secret(self.settings.secret_key.get_secret_value())
+
+    @asynccontextmanager
+    async def _web(
+        self, sink: Callable[[dict[str, Any]], Awaitable[None]] | None
+    ) -> AsyncIterator[None]:
+        token = self._webhook_secret() if sink is not None else None
+        web = build_web(webhook=sink, webhook_token=token)
+        server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
+        await server.start()
+        log.info("web pages on http://%s:%s", self.settings.web_host, server.port)
+        try:
+            yield
+        finally:
+            await server.stop()
+
+
+async def _quietly(close: Callable[[], Awaitable[None]]) -> None:
+    with suppress(Exception):
+        await close()

@@ -356,3 +356,98 @@ SAMPLES["event_invitation"][-1:-1] = [
     _invitation("Jānis Ozoliņš", ONE_PLACE_ELEVEN_ITEMS, 1, "Vb8nM3qWe4"),
     _invitation("Kätlin Põder-Šmits", TWENTY_ONE_PLACES_AND_ITEMS, 2, "Ty9uI4oPa5"),
 ]
+
+
+# The bot's own replies (bot/telegram/templates/<lang>/<name>.html), checked by the language gate.
+_EVENTS_SHOWN = [
+    {
+        "title": VALGA["title"],
+        "starts_at": VALGA["starts_at"],
+        "ends_at": VALGA["ends_at"],
+        "answer": "—",
+    },
+    {
+        "title": SABILE_TALSI["title"],
+        "starts_at": SABILE_TALSI["starts_at"],
+        "ends_at": SABILE_TALSI["ends_at"],
+        "answer": "—",
+    },
+]
+_TASKS_SHOWN = [
+    {
+        "text": _texts(
+            "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
+            "Korraldada Valga ja Läti romade mediaatorite kogemuste vahetus.",
+            "Arrange an exchange of experience between Roma mediators in Valga and Latvia.",
+        ),
+        "due_on": date(2027, 5, 31),
+        "status": "—",
+    },
+    {
+        "text": _texts("Ieteikums bez termiņa.", "Tähtajata soovitus.", "No due date."),
+        "due_on": None,
+        "status": "—",
+    },
+]
+_PRIVACY = {
+    "name": "Anneli Õunapuu-Kalniņa",
+    "email": "anneli.ounapuu@joy.example",
+    "phone": "+3725000001",
+    "organisation": "Loomestuudio Joy",
+    "language_name": "—",
+    "consent_on": date(2026, 2, 10),
+}
+for _page, _sets in {
+    "welcome": [{"name": "Ilze Kalniņa"}],
+    "welcome_back": [{"name": "Kadri Tamm"}],
+    "consent_question": [{}],
+    "consent_thanks": [{}],
+    "consent_later": [{}],
+    "token_unknown": [{}],
+    "token_used": [{}],
+    "token_expired": [{}],
+    "account_taken": [{}],
+    "no_token": [{}],
+    "access_requested": [{}],
+    "access_pending": [{}],
+    "access_request": [
+        {"name": "Kärt Kuusk", "username": "kartk"},
+        {"name": "Jānis Bērziņš", "username": None},
+    ],
+    "access_approved": [{"name": "Kärt Kuusk"}],
+    "access_declined": [{}],
+    "access_decided": [
+        {"name": "Kärt Kuusk", "approved": True},
+        {"name": "Jānis Bērziņš", "approved": False},
+    ],
+    "access_already_decided": [{}],
+    "help": [{}],
+    "language_choose": [{}],
+    "language_set": [{}],
+    "events": [{"events": _EVENTS_SHOWN}, {"events": _EVENTS_SHOWN[:1]}],
+    "events_none": [{}],
+    "tasks": [{"tasks": _TASKS_SHOWN}],
+    "tasks_none": [{}],
+    "privacy": [
+        {**_PRIVACY, "invitations": 1, "answers": 2, "tasks": 21},
+        {
+            **_PRIVACY,
+            "email": None,
+            "phone": None,
+            "organisation": None,
+            "consent_on": None,
+            "invitations": 0,
+            "answers": 11,
+            "tasks": 0,
+        },
+    ],
+    "privacy_export": [{"name": "Ilze Kalniņa", "when": datetime(2027, 1, 10, 9, 0, tzinfo=UTC)}],
+    "privacy_confirm": [{}],
+    "privacy_deleted": [{}],
+    "privacy_kept": [{}],
+    "stopped": [{"has_email": True}, {"has_email": False}],
+    "unknown": [{}],
+    "group_only": [{}],
+    "not_linked": [{}],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

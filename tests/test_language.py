@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.rendering import LANGUAGES, MissingTemplateError
 from tests import samples
@@ -378,3 +379,54 @@ def test_glossary_csv_is_valid_csv() -> None:
         rows = list(csv.reader(row for row in file if not row.startswith("#")))
     assert rows[0] == ["concept", "lv", "et", "en", "where"]
     assert all(len(row) == 5 for row in rows), [row for row in rows if len(row) != 5]
+
+
+# --- the bot's buttons and command descriptions (bot/telegram/labels.yaml) -----------------
+
+LABELS = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "bot/telegram/labels.yaml").read_text("utf-8")
+)
+
+
+def _labels() -> Iterator[tuple[str, str, str]]:
+    for group, entries in LABELS.items():
+        if group == "language_buttons":  # each language's own name, the same in every one
+            continue
+        for key, texts in entries.items():
+            yield group, key, texts
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_bot_label_exists_in_every_language(language: str) -> None:
+    missing = [f"{group}.{key}" for group, key, texts in _labels() if not texts.get(language)]
+    assert not missing, f"bot/telegram/labels.yaml lacks {language} for: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_bot_labels_are_spelt_correctly(language: str) -> None:
+    checker, allowed = speller(), lists.allow_list(language)
+    checker.learn([w for _, _, t in _labels() for w in re.findall(r"[^\W\d_]+", t[language])])
+    wrong = [
+        f"{group}.{key}: {word!r}"
+        for group, key, texts in _labels()
+        for word in re.findall(r"[^\W\d_]+", texts[language])
+        if not checker.accepts(language, word) and not allowed.allows(word)
+    ]
+    assert not wrong, f"labels.yaml [{language}] has unknown words: {', '.join(wrong)}"
+
+
+@pytest.mark.parametrize(
+    ("group", "key", "concept"),
+    [
+        ("answers", "accepted", "RSVP: will attend"),
+        ("answers", "declined", "RSVP: cannot attend"),
+        ("answers", "not_sure", "RSVP: not sure yet"),
+        ("statuses", "done", "status: done"),
+        ("statuses", "in_progress", "status: in progress"),
+        ("statuses", "not_started", "status: not started"),
+    ],
+)
+def test_bot_labels_use_the_glossary_wording(group: str, key: str, concept: str) -> None:
+    term = lists.glossary()[concept]
+    for language in LANGUAGES:
+        assert LABELS[group][key][language] == term.word(language), (group, key, language)

@@ -214,11 +214,11 @@ class Erasure:
 async def erase(session: AsyncSession, contact: Contact, now: datetime | None = None) -> Erasure:
     """Forget a person: keep only role, country and group so reports still count them."""
     name = contact.name
-    links = len(contact.telegram_links)
+    links = await session.scalar(select(func.count()).where(TelegramLink.contact_id == contact.id))
     outbox = await session.execute(
         delete(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
     )
-    for model in (TelegramLink, InviteToken, ConsentRecord, RecommendationOwner):
+    for model in (TelegramLink, InviteToken, ConsentRecord, RecommendationOwner, ContactTag):
         await session.execute(delete(model).where(model.contact_id == contact.id))
     await session.execute(
         update(SurveyResponse)
@@ -228,7 +228,7 @@ async def erase(session: AsyncSession, contact: Contact, now: datetime | None = 
     await session.execute(
         update(AccessRequest).where(AccessRequest.contact_id == contact.id).values(contact_id=None)
     )
-    contact.tags = []
+    await session.refresh(contact, ["tags", "telegram_links"])
     for name_field in (
         "email",
         "telegram_username",
@@ -243,4 +243,4 @@ async def erase(session: AsyncSession, contact: Contact, now: datetime | None = 
     contact.email_state = contact.telegram_state = "inactive"
     contact.erased_at = now or utcnow()
     await session.flush()
-    return Erasure(name=name, outbox_rows=outbox.rowcount or 0, telegram_links=links)  # type: ignore[attr-defined]
+    return Erasure(name=name, outbox_rows=outbox.rowcount or 0, telegram_links=int(links or 0))  # type: ignore[attr-defined]

@@ -175,7 +175,7 @@ async def coordinator_chats(session: AsyncSession) -> list[tuple[Contact, int]]:
             Contact.telegram_state == "active",
         )
     )
-    return [(contact, chat) for contact, chat in rows.tuples()]
+    return [(contact, chat) for contact, chat in rows.all()]
 
 
 async def is_coordinator(session: AsyncSession, chat_id: int) -> Contact | None:

@@ -27,6 +27,8 @@ URL = re.compile(
     r"|\b(?:[\w-]+\.)+(?:lv|ee|eu|com|org|net|me|io|gov)\b"
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Bot commands (/help, /start) are identifiers the person types, not words of the language.
+COMMAND = re.compile(r"(?<![\w/])/[a-z_]{2,32}\b")
 # Runs of word characters with the apostrophes and hyphens inside them: the unit a value
 # touches. Words proper are letters only, with an inner apostrophe (English "can't").
 CHUNK = re.compile(rf"[\w'’\-{MASK}]+")
@@ -125,7 +127,7 @@ def visible_lines(rendered: str, markup: str) -> list[str]:
 def visible_text(rendered: str, markup: str) -> str:
     """Return the text a reader sees, without markup, entities, URLs or email addresses."""
     text = "\n".join(visible_lines(rendered, markup))
-    return EMAIL.sub(" ", URL.sub(" ", text))
+    return COMMAND.sub(" ", EMAIL.sub(" ", URL.sub(" ", text)))
 
 
 def links(rendered: str, markup: str) -> list[tuple[str, str]]:

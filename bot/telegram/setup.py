@@ -1,0 +1,91 @@
+"""Wire the handlers into a PTB Application, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.ratelimit import RateLimiter
+from bot.telegram import onboarding_handlers as joining
+from bot.telegram import self_handlers as mine
+from bot.telegram.context import Deps
+from bot.telegram.replies import SharedLimiter
+
+log = logging.getLogger("expertbot.telegram")
+
+
+def reply_bot(token: str, api_url: str, limiter: RateLimiter) -> ExtBot[None]:
+    """The bot handlers answer with: its own connections, the dispatcher's rate budget."""
+    return ExtBot(
+        token,
+        base_url=f"{api_url}/bot",
+        base_file_url=f"{api_url}/file/bot",
+        request=HTTPXRequest(connection_pool_size=16, read_timeout=20, write_timeout=20),
+        get_updates_request=HTTPXRequest(read_timeout=60),
+        rate_limiter=SharedLimiter(limiter),
+    )
+
+
+def build_application(bot: ExtBot[None], deps: Deps) -> Application:  # type: ignore[type-arg]
+    """A PTB Application around our bot; updates come by polling or by webhook."""
+    application = Application.builder().bot(bot).build()
+    application.bot_data["deps"] = deps
+    add_handlers(application)
+    return application
+
+
+def add_handlers(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, mine.in_group))
+    app.add_handler(CommandHandler("start", joining.start, filters=private))
+    for name, handler in (
+        ("help", mine.help_),
+        ("language", mine.language),
+        ("events", mine.events),
+        ("tasks", mine.tasks),
+        ("privacy", mine.privacy),
+        ("stop", mine.stop),
+    ):
+        app.add_handler(CommandHandler(name, handler, filters=private))
+    app.add_handler(CallbackQueryHandler(joining.consent_pressed, pattern=r"^consent:(yes|no)$"))
+    app.add_handler(CallbackQueryHandler(joining.access_requested, pattern=r"^access:request$"))
+    app.add_handler(
+        CallbackQueryHandler(joining.access_decided, pattern=r"^access:(approve|decline):\d+$")
+    )
+    app.add_handler(CallbackQueryHandler(mine.language_pressed, pattern=r"^lang:(lv|et|en)$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            mine.privacy_pressed, pattern=r"^privacy:(export|delete|confirm|cancel)$"
+        )
+    )
+    app.add_handler(ChatMemberHandler(mine.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED_MESSAGE, mine.fallback))
+    app.add_error_handler(log_error)
+
+
+async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("handling an update failed", exc_info=context.error)
+
+
+async def register_commands(bot: Bot, deps: Deps) -> None:
+    """setMyCommands for each language, and English as the default."""
+    for language in ("lv", "et", "en"):
+        commands = [BotCommand(n, d) for n, d in deps.texts.commands(language)]
+        await bot.set_my_commands(commands, language_code=language)
+    english = [BotCommand(n, d) for n, d in deps.texts.commands("en")]
+    await bot.set_my_commands(english)
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
