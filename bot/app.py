@@ -19,6 +19,7 @@ from bot.config import Settings, SettingsError
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
+from bot.services import invite_messages  # noqa: F401  (registers its send-time builder)
 from bot.services.clock import Clock, SystemClock
 from bot.services.compose import Composer
 from bot.services.delivery import Sender

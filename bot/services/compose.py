@@ -23,6 +23,8 @@ class Composition:
     values: dict[str, Any]
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    # Values that must reach the person but never the database (a live one-time link).
+    secrets: tuple[str, ...] = ()
 
 
 Builder = Callable[[AsyncSession, OutboxMessage, Contact], Awaitable[Composition]]
@@ -91,6 +93,7 @@ class Composer:
             attachments=composition.attachments,
             unsubscribe_url=unsubscribe,
             unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe" if sender else None,
+            secrets=composition.secrets,
         )
 
     async def _address(self, session: AsyncSession, row: OutboxMessage, contact: Contact) -> str:

@@ -43,11 +43,15 @@ class Outgoing:
     attachments: tuple[Attachment, ...] = ()
     unsubscribe_url: str | None = None
     unsubscribe_mailto: str | None = None
+    secrets: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
-        """The text as this channel shows it, stored on the outbox row."""
-        return self.telegram if self.channel == "telegram" else self.text
+        """The text as this channel shows it, as stored on the outbox row: secrets masked."""
+        text = self.telegram if self.channel == "telegram" else self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
 
 
 Outcome = Literal["sent", "retry", "rate_limited", "unreachable", "rejected"]

@@ -165,6 +165,11 @@ class Dispatcher:
             await outbox.mark_failed(
                 session, row.id, now=self.clock.now(), error=f"template error: {error}"
             )
+        except Exception as error:  # one broken row must not hold up its batch
+            log.exception("message %s (%s) cannot be composed", row.id, row.kind)
+            await outbox.mark_failed(
+                session, row.id, now=self.clock.now(), error=f"internal error: {error!r}"
+            )
         return None
 
     async def _record_all(

@@ -38,7 +38,7 @@ def reply_bot(token: str, api_url: str, limiter: RateLimiter) -> ExtBot[None]:
     )
 
 
-def build_application(bot: ExtBot[None], deps: Deps) -> Application:  # type: ignore[type-arg]
+def build_application(bot: ExtBot[None], deps: Deps) -> Application:
     """A PTB Application around our bot; updates come by polling or by webhook."""
     application = Application.builder().bot(bot).build()
     application.bot_data["deps"] = deps
