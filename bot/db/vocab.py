@@ -28,7 +28,15 @@ EVENT_KINDS = (
     "cross_border_meeting",
 )
 EVENT_STATUSES = ("draft", "published", "changed", "cancelled")
-INVITATION_STATUSES = ("invited", "accepted", "declined", "not_sure", "attended", "no_show")
+INVITATION_STATUSES = (
+    "invited",
+    "accepted",
+    "waitlisted",
+    "declined",
+    "not_sure",
+    "attended",
+    "no_show",
+)
 
 QUESTION_TYPES = ("rating", "single_choice", "multiple_choice", "yes_no", "text")
 RESPONSE_STATUSES = ("in_progress", "finished")

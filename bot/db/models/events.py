@@ -48,6 +48,9 @@ class Event(Timestamps, Base):
     reminder_offsets: Mapped[list[Any]] = mapped_column(default=list)
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
     survey_slug: Mapped[str | None] = mapped_column(String(100))
+    # iCalendar SEQUENCE: raised on every change people are told about.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     # Fingerprint of the loaded file, to tell "unchanged" from "changed" on reload.
     source_digest: Mapped[str | None] = mapped_column(String(64))
 
