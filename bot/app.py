@@ -19,7 +19,10 @@ from bot.config import Settings, SettingsError
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
-from bot.services import invite_messages  # noqa: F401  (registers its send-time builder)
+from bot.services import (  # noqa: F401  (each registers its send-time builder)
+    invitation_messages,
+    invite_messages,
+)
 from bot.services.clock import Clock, SystemClock
 from bot.services.compose import Composer
 from bot.services.delivery import Sender
@@ -35,6 +38,7 @@ from bot.telegram.setup import (
 )
 from bot.telegram.texts import Texts
 from bot.web.app import WEBHOOK_PATH, build_web, webhook_secret
+from bot.web.rsvp import WebDeps
 
 log = logging.getLogger("expertbot")
 
@@ -81,6 +85,7 @@ class Service:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    dispatcher: Dispatcher | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -97,6 +102,7 @@ class Service:
             self.clock,
             policy(self.settings),
         )
+        self.dispatcher = dispatcher
         log.info("dispatching on: %s", ", ".join(channels) or "no channel")
         async with AsyncExitStack() as stack:
             stack.push_async_callback(database.dispose)
@@ -107,7 +113,7 @@ class Service:
                 sink = await stack.enter_async_context(self._bot(telegram, database))
             else:
                 sink = None
-            await stack.enter_async_context(self._web(sink))
+            await stack.enter_async_context(self._web(sink, database))
             self.ready.set()
             await dispatcher.run(stop)
         log.info("stopped; every message is sent or still queued")
@@ -169,10 +175,12 @@ class Service:
 
     @asynccontextmanager
     async def _web(
-        self, sink: Callable[[dict[str, Any]], Awaitable[None]] | None
+        self, sink: Callable[[dict[str, Any]], Awaitable[None]] | None, database: Database
     ) -> AsyncIterator[None]:
         token = self._webhook_secret() if sink is not None else None
-        web = build_web(webhook=sink, webhook_token=token)
+        signer = links(self.settings)
+        pages = WebDeps(database, signer, self.clock, self.settings.timezone) if signer else None
+        web = build_web(webhook=sink, webhook_token=token, pages=pages)
         server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
         await server.start()
         log.info("web pages on http://%s:%s", self.settings.web_host, server.port)

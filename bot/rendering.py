@@ -9,6 +9,7 @@ values they are given plus `lang` and `tz`, which the date, time and plural filt
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import yaml
 
 import bot
 from bot import textformat
@@ -128,6 +130,19 @@ class Renderer:
 
     def _exists(self, kind: str, variant: str, language: str) -> bool:
         return (self.messages_dir / template_name(kind, variant, language)).is_file()
+
+
+@functools.cache
+def labels(messages_dir: Path | None = None) -> dict[str, Any]:
+    """Button labels and short words in lv/et/en, from messages/labels.yaml."""
+    folder = messages_dir or default_messages_dir()
+    loaded: dict[str, Any] = yaml.safe_load((folder / "labels.yaml").read_text("utf-8"))
+    return loaded
+
+
+def label(group: str, key: str, language: str) -> str:
+    texts = labels()[group][key]
+    return str(texts.get(language) or texts["en"])
 
 
 def template_name(kind: str, variant: str, language: str) -> str:

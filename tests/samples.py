@@ -451,3 +451,39 @@ for _page, _sets in {
     "not_linked": [{}],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+for _page, _sets in {
+    "rsvp_recorded": [{"answer": "—"}],
+    "rsvp_waitlisted": [{}],
+    "rsvp_closed": [{}],
+    "rsvp_cancelled": [{}],
+    "rsvp_not_yours": [{}],
+    "_page": [{}],
+    "web_rsvp": [
+        {
+            "event": VALGA,
+            "answer": "—",
+            "action": "/r/abc",
+            "confirm": "0f3a",
+            "others": [{"url": "https://x.example/r/1", "label": "—"}],
+        },
+        {
+            "event": {**SABILE_TALSI, "venue": {"name": "Talsu Tautas nams", "address": None}},
+            "answer": "—",
+            "action": "/r/abc",
+            "confirm": "0f3a",
+            "others": [],
+        },
+    ],
+    "web_rsvp_done": [
+        {"event": VALGA, "answer": "—", "waitlisted": False},
+        {"event": VALGA, "answer": "—", "waitlisted": True},
+    ],
+    "web_problem": [
+        {"reason": "expired"},
+        {"reason": "closed"},
+        {"reason": "cancelled"},
+        {"reason": "invalid"},
+    ],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

@@ -381,10 +381,10 @@ def test_glossary_csv_is_valid_csv() -> None:
     assert all(len(row) == 5 for row in rows), [row for row in rows if len(row) != 5]
 
 
-# --- the bot's buttons and command descriptions (bot/telegram/labels.yaml) -----------------
+# --- the bot's buttons and command descriptions (messages/labels.yaml) -----------------
 
 LABELS = yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "bot/telegram/labels.yaml").read_text("utf-8")
+    (Path(__file__).resolve().parents[1] / "messages/labels.yaml").read_text("utf-8")
 )
 
 
@@ -399,7 +399,7 @@ def _labels() -> Iterator[tuple[str, str, str]]:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_bot_label_exists_in_every_language(language: str) -> None:
     missing = [f"{group}.{key}" for group, key, texts in _labels() if not texts.get(language)]
-    assert not missing, f"bot/telegram/labels.yaml lacks {language} for: {', '.join(missing)}"
+    assert not missing, f"messages/labels.yaml lacks {language} for: {', '.join(missing)}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

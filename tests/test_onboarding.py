@@ -58,6 +58,11 @@ class Network:
         self.task = asyncio.create_task(self.service.run(self.stop))
         await asyncio.wait_for(self.service.ready.wait(), 10)
 
+    def service_wake(self) -> None:
+        """Tell the dispatcher new rows are queued, instead of waiting for its next poll."""
+        assert self.service.dispatcher is not None
+        self.service.dispatcher.wake.set()
+
     async def close(self) -> None:
         self.stop.set()
         if self.task:

@@ -27,7 +27,8 @@ class Composition:
     secrets: tuple[str, ...] = ()
 
 
-Builder = Callable[[AsyncSession, OutboxMessage, Contact], Awaitable[Composition]]
+# (session, row, contact, links): links is None when no signing key is configured.
+Builder = Callable[[AsyncSession, OutboxMessage, Contact, Links | None], Awaitable[Composition]]
 BUILDERS: dict[str, Builder] = {}
 
 
@@ -42,7 +43,7 @@ def builder(kind: str) -> Callable[[Builder], Builder]:
 
 
 async def default_values(
-    session: AsyncSession, row: OutboxMessage, contact: Contact
+    session: AsyncSession, row: OutboxMessage, contact: Contact, links: Links | None
 ) -> Composition:
     """Kinds without a builder take their values from the row's params."""
     params = dict(row.params)
@@ -69,7 +70,7 @@ class Composer:
             raise Unreachable("contact erased")
         address = await self._address(session, row, contact)
         build = self.builders.get(row.kind, default_values)
-        composition = await build(session, row, contact)
+        composition = await build(session, row, contact, self.links)
         unsubscribe = self.links.unsubscribe_url(contact.id) if self.links else None
         # Every variant is rendered, so email-only values must be there for Telegram rows too.
         values = {"unsubscribe_url": unsubscribe or "", **composition.values}

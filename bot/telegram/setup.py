@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.ratelimit import RateLimiter
 from bot.telegram import onboarding_handlers as joining
+from bot.telegram import rsvp_handlers as rsvp
 from bot.telegram import self_handlers as mine
 from bot.telegram.context import Deps
 from bot.telegram.replies import SharedLimiter
@@ -65,6 +66,7 @@ def add_handlers(app: Application) -> None:
         CallbackQueryHandler(joining.access_decided, pattern=r"^access:(approve|decline):\d+$")
     )
     app.add_handler(CallbackQueryHandler(mine.language_pressed, pattern=r"^lang:(lv|et|en)$"))
+    app.add_handler(CallbackQueryHandler(rsvp.rsvp_pressed, pattern=r"^rsvp:\d+:(yes|no|maybe)$"))
     app.add_handler(
         CallbackQueryHandler(
             mine.privacy_pressed, pattern=r"^privacy:(export|delete|confirm|cancel)$"

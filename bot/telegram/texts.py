@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from bot.rendering import build_environment
+from bot.rendering import build_environment, labels
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("lv", "et", "en")
@@ -25,8 +23,7 @@ class Texts:
 
     @cached_property
     def labels(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = yaml.safe_load((HERE / "labels.yaml").read_text("utf-8"))
-        return loaded
+        return labels()
 
     def render(self, reply: str, language: str, /, **values: Any) -> str:
         """Render one reply; at most one empty line in a row."""

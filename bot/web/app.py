@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.web.rsvp import WebDeps, rsvp_routes
+
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
@@ -23,7 +25,12 @@ def webhook_secret(secret_key: str) -> str:
     return hmac.new(secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
 
 
-def build_web(*, webhook: UpdateSink | None = None, webhook_token: str | None = None) -> Starlette:
+def build_web(
+    *,
+    webhook: UpdateSink | None = None,
+    webhook_token: str | None = None,
+    pages: WebDeps | None = None,
+) -> Starlette:
     """The Starlette app `run` serves on EXPERTBOT_WEB_HOST:EXPERTBOT_WEB_PORT."""
 
     async def health(request: Request) -> Response:
@@ -40,5 +47,11 @@ def build_web(*, webhook: UpdateSink | None = None, webhook_token: str | None = 
         await webhook(update)
         return PlainTextResponse("OK")
 
-    routes = [Route("/health", health), Route(WEBHOOK_PATH, telegram, methods=["POST"])]
+    routes = [
+        Route("/health", health),
+        Route("/healthz", health),
+        Route(WEBHOOK_PATH, telegram, methods=["POST"]),
+    ]
+    if pages is not None:
+        routes += rsvp_routes(pages)
     return Starlette(routes=routes)

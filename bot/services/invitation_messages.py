@@ -1,0 +1,113 @@
+"""What an event invitation carries: values for its templates, RSVP buttons and links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.db.models import Contact, Event, Invitation, OutboxMessage
+from bot.rendering import label
+from bot.services import invitations
+from bot.services.compose import Composition, builder
+from bot.services.delivery import Button
+from bot.services.links import Links
+
+RSVP_PURPOSE = "rsvp"
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    """The event as the templates see it (title per language, aware datetimes, agenda)."""
+    venue = event.places[0] if event.places else None
+    return {
+        "title": event.title,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "venue": {"name": venue.name, "address": venue.address} if venue else {"name": ""},
+        "rsvp_by": event.rsvp_by,
+        "capacity": event.capacity,
+        "agenda": [
+            {
+                "day": item.day,
+                "starts": item.starts,
+                "ends": item.ends,
+                "title": item.title,
+                "place": item.place,
+            }
+            for item in event.agenda
+        ],
+    }
+
+
+def rsvp_buttons(invitation_id: int, language: str) -> tuple[tuple[Button, ...], ...]:
+    """Will attend / Can't attend / Not sure yet, each carrying the invitation id."""
+    return (
+        tuple(
+            Button(label("answers", status, language), data=f"rsvp:{invitation_id}:{code}")
+            for status, code in (("accepted", "yes"), ("declined", "no"), ("not_sure", "maybe"))
+        ),
+    )
+
+
+def rsvp_links(links: Links, invitation: Invitation, event: Event) -> dict[str, str]:
+    """Signed one-click links, bound to the invitation, valid until the event ends."""
+    expires = int(event.ends_at.timestamp())
+    return {
+        name: links.url("r", RSVP_PURPOSE, {"i": invitation.id, "a": code, "x": expires})
+        for name, code in (("accept", "yes"), ("decline", "no"), ("maybe", "maybe"))
+    }
+
+
+def read_rsvp(links: Links, token: str, now: datetime) -> tuple[int, str]:
+    """Return (invitation id, answer code) from a link, or raise LinkError."""
+    from bot.services.links import LinkError
+
+    payload = links.read(RSVP_PURPOSE, token, max_age_seconds=400 * 24 * 3600)
+    if not isinstance(payload, dict) or payload.get("a") not in invitations.ANSWERS:
+        raise LinkError("invalid")
+    if now.timestamp() > float(payload.get("x", 0)):
+        raise LinkError("expired")
+    return int(payload["i"]), str(payload["a"])
+
+
+async def load_event(session: AsyncSession, event_id: int) -> Event:
+    event = await session.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .options(selectinload(Event.places), selectinload(Event.agenda))
+    )
+    if event is None:
+        raise LookupError(f"event {event_id} is gone")
+    return event
+
+
+@builder(invitations.KIND)
+async def invitation_message(
+    session: AsyncSession, row: OutboxMessage, contact: Contact, links: Links | None
+) -> Composition:
+    """The invitation as it goes out now: current venue, times and answers."""
+    assert row.event_id is not None
+    event = await load_event(session, row.event_id)
+    invitation = await session.scalar(
+        select(Invitation).where(
+            Invitation.event_id == event.id, Invitation.contact_id == contact.id
+        )
+    )
+    if invitation is None:
+        raise LookupError(f"{contact.name} is not invited to {event.slug}")
+    if row.channel == "email" and links is None:
+        raise ValueError("EXPERTBOT_SECRET_KEY is not set, so RSVP links cannot be signed")
+    accepted = (await invitations.counts(session, event.id))["accepted"]
+    values = {
+        "contact_name": contact.name,
+        "event": event_values(event),
+        "accepted_count": accepted,
+        "rsvp_links": rsvp_links(links, invitation, event)
+        if links
+        else {"accept": "", "decline": "", "maybe": ""},
+    }
+    buttons = rsvp_buttons(invitation.id, contact.language) if row.channel == "telegram" else ()
+    return Composition(values, buttons=buttons)

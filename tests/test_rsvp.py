@@ -1,0 +1,219 @@
+"""Invite an audience and take answers by Telegram button and by email link, end to end."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.db.models import AgendaItem, Contact, Event, Invitation, InvitationAnswer, Place
+from bot.db.session import Database
+from bot.sandbox import TelegramEmulator
+from bot.sandbox.mail_server import MailServer
+from bot.services import contacts as registry
+from bot.services import invitations
+from bot.services.audience import Audience
+from bot.services.contact_rows import parse_rows, read_table
+from tests.conftest import DATA
+from tests.test_onboarding import Network, ilze
+from tests.test_outbox import POLICY
+
+LINK = re.compile(r"https?://\S+/r/[\w.\-]+")
+
+
+class Scene(Network):
+    async def event(self, capacity: int | None = 25) -> int:
+        async with self.database.session_scope() as session:
+            event = Event(
+                slug="valga-2027",
+                kind="cross_border_meeting",
+                status="draft",
+                title={
+                    "lv": "Latvijas un Igaunijas ekspertu sanāksme Valgā",
+                    "et": "Läti ja Eesti ekspertide kohtumine Valgas",
+                    "en": "Latvian–Estonian expert meeting in Valga",
+                },
+                timezone="Europe/Tallinn",
+                starts_at=datetime(2027, 2, 4, 8, 0, tzinfo=UTC),
+                ends_at=datetime(2027, 2, 4, 13, 30, tzinfo=UTC),
+                capacity=capacity,
+                rsvp_by=date(2027, 1, 28),
+            )
+            event.places = [Place(position=0, name="Valga Vallavalitsus", address="Puiestee 8")]
+            event.agenda = [
+                AgendaItem(
+                    position=0,
+                    day=date(2027, 2, 4),
+                    starts=time(10, 0),
+                    ends=time(10, 30),
+                    title={"lv": "Iepazīšanās", "et": "Tutvustus", "en": "Introductions"},
+                )
+            ]
+            session.add(event)
+            await session.flush()
+            return event.id
+
+    async def invite(self, event_id: int, *emails: str) -> int:
+        async with self.database.session_scope() as session:
+            event = await session.get(Event, event_id)
+            assert event is not None
+            found = await invitations.plan(session, event, Audience.build(emails=emails))
+            return await invitations.invite(
+                session, event, found, now=self.clock.now(), policy=POLICY
+            )
+
+    async def status(self, email: str) -> str:
+        async with self.database.session_scope() as session:
+            contact = await registry.find(session, email)
+            assert contact is not None
+            invitation = await session.scalar(
+                select(Invitation).where(Invitation.contact_id == contact.id)
+            )
+            assert invitation is not None
+            return invitation.status
+
+
+@pytest.fixture
+async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
+    async with sqlite_database.session_scope() as session:
+        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
+        await registry.apply_import(session, await registry.plan_import(session, rows))
+    async with TelegramEmulator() as emulator, MailServer() as mail:
+        net = Scene(
+            sqlite_database,
+            emulator,
+            secret_key="rsvp-signing-key-for-tests",
+            smtp_host="127.0.0.1",
+            smtp_port=mail.port,
+            smtp_security="none",
+        )
+        net.mail = mail  # type: ignore[attr-defined]
+        net.settings = net.settings.model_copy(
+            update={"public_url": f"http://127.0.0.1:{net.settings.web_port}"}
+        )
+        net.service.settings = net.settings
+        await net.start()
+        yield net
+        await net.close()
+
+
+async def test_a_telegram_press_records_the_answer_and_ticks_the_button(scene: Scene) -> None:
+    user = ilze(scene.emulator)
+    await scene.joined(user, "ilze.kalnina@jelgava.example")
+    event = await scene.event()
+    assert await scene.invite(event, "ilze.kalnina@jelgava.example") == 1
+    scene.service_wake()
+    invitation = await user.wait_for_message(lambda m: bool(m.reply_markup))
+    assert "Latvijas un Igaunijas ekspertu sanāksme Valgā" in (invitation.text or "")
+    assert "2027. gada 4. februārī, 10:00–15:30" in (invitation.text or "")
+    await user.press(invitation, "Piedalīšos")
+    await user.wait_for(lambda: "✓ Piedalīšos" in str(invitation.reply_markup))
+    assert await scene.status("ilze.kalnina@jelgava.example") == "accepted"
+    async with scene.database.session_scope() as session:
+        channels = list(await session.scalars(select(InvitationAnswer.channel)))
+    assert channels == [None, "telegram"]
+
+
+async def test_an_email_link_shows_on_get_and_records_only_on_post(scene: Scene) -> None:
+    event = await scene.event()
+    await scene.invite(event, "kadri.tamm@valga.example")
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (message,) = await mail.wait_for(1)
+    body = message.message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Osalen" in text
+    accept = LINK.findall(text)[0]
+    async with httpx.AsyncClient() as client:
+        shown = await client.get(accept)
+        assert shown.status_code == 200 and "Osalen" in shown.text
+        assert await scene.status("kadri.tamm@valga.example") == "invited"
+        confirm = re.search(r'name="confirm" value="(\w+)"', shown.text)
+        assert confirm is not None
+        forged = await client.post(accept, data={"confirm": "0" * 64})
+        assert forged.status_code == 403
+        done = await client.post(accept, data={"confirm": confirm.group(1)})
+    assert done.status_code == 200 and "Teie vastus on salvestatud" in done.text
+    assert await scene.status("kadri.tamm@valga.example") == "accepted"
+
+
+async def test_a_tampered_link_is_refused_politely(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        page = await client.get(
+            f"{scene.settings.public_url}/r/not-a-real-token", headers={"Accept-Language": "et"}
+        )
+    assert page.status_code == 410 and "See link ei kehti" in page.text
+
+
+async def test_at_capacity_yes_waits_and_a_decline_frees_the_place(scene: Scene) -> None:
+    event = await scene.event(capacity=1)
+    await scene.invite(event, "ilze.kalnina@jelgava.example", "kadri.tamm@valga.example")
+    async with scene.database.session_scope() as session:
+        rows = {
+            c.email: i.id
+            for i, c in (
+                await session.execute(
+                    select(Invitation, Contact).join(Contact, Contact.id == Invitation.contact_id)
+                )
+            ).all()
+        }
+        now = scene.clock.now()
+        first = await invitations.record_answer(
+            session, rows["ilze.kalnina@jelgava.example"], "yes", channel="email", now=now
+        )
+        second = await invitations.record_answer(
+            session, rows["kadri.tamm@valga.example"], "yes", channel="email", now=now
+        )
+        freed = await invitations.record_answer(
+            session, rows["ilze.kalnina@jelgava.example"], "no", channel="email", now=now
+        )
+    assert (first.status, second.status) == ("accepted", "waitlisted")
+    assert freed.promoted is not None and freed.promoted.email == "kadri.tamm@valga.example"
+    assert await scene.status("kadri.tamm@valga.example") == "accepted"
+
+
+async def test_after_the_reply_deadline_answers_are_politely_refused(scene: Scene) -> None:
+    event = await scene.event()
+    await scene.invite(event, "kadri.tamm@valga.example")
+    scene.clock.set(datetime(2027, 1, 28, 22, 1, tzinfo=UTC))  # 29 Jan, 00:01 in Tallinn
+    async with scene.database.session_scope() as session:
+        invitation = await session.scalar(select(Invitation))
+        assert invitation is not None
+        late = await invitations.record_answer(
+            session, invitation.id, "yes", channel="email", now=scene.clock.now()
+        )
+    assert late.verdict == "closed"
+    assert await scene.status("kadri.tamm@valga.example") == "invited"
+
+
+async def test_a_press_from_another_chat_changes_nothing(scene: Scene) -> None:
+    user = ilze(scene.emulator)
+    await scene.joined(user, "ilze.kalnina@jelgava.example")
+    event = await scene.event()
+    await scene.invite(event, "ilze.kalnina@jelgava.example")
+    async with scene.database.session_scope() as session:
+        invitation = await session.scalar(select(Invitation))
+        assert invitation is not None
+        outcome = await invitations.record_answer(
+            session, invitation.id, "no", channel="telegram", now=scene.clock.now(), chat_id=999
+        )
+    assert outcome.verdict == "not_yours"
+    assert await scene.status("ilze.kalnina@jelgava.example") == "invited"
+
+
+def test_rsvp_links_expire_when_the_event_is_over() -> None:
+    from bot.services.invitation_messages import read_rsvp, rsvp_links
+    from bot.services.links import LinkError, Links
+
+    links = Links("k" * 32, "https://bot.example")
+    event = Event(id=1, ends_at=datetime(2027, 2, 4, 13, 30, tzinfo=UTC))
+    invitation = Invitation(id=7)
+    token = rsvp_links(links, invitation, event)["accept"].rsplit("/", 1)[1]
+    assert read_rsvp(links, token, datetime(2027, 2, 4, 12, 0, tzinfo=UTC)) == (7, "yes")
+    with pytest.raises(LinkError, match="expired"):
+        read_rsvp(links, token, datetime(2027, 2, 4, 13, 31, tzinfo=UTC) + timedelta(0))
