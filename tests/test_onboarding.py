@@ -368,3 +368,22 @@ async def test_webhook_mode_checks_the_secret_header(sqlite_database: Database) 
             assert webhook_secret("a-long-random-signing-key") not in str(emulator.calls[-1])
         finally:
             await net.close()
+
+
+async def test_a_coordinator_links_a_request_to_the_contact_it_belongs_to(
+    network: Network,
+) -> None:
+    sandra = network.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await network.joined(sandra, "sandra.jansone@km.example")
+    dace = network.emulator.user(906, "Dace", "Krūmiņa", None, "lv")
+    await dace.send("/start")
+    await dace.press(await dace.wait_for_message(), "Lūgt piekļuvi")
+    await dace.wait_for_message()
+    request = await sandra.wait_for_message()
+    await sandra.press(request, "Apstiprināt")
+    await sandra.wait_for(lambda: "kontaktu sarakstā" in (request.text or ""))
+    await sandra.press(request, "Dace Krūmiņa · dace.krumina@talsi.example")
+    await sandra.wait_for(lambda: "sasaistīts ar kontaktu Dace Krūmiņa" in (request.text or ""))
+    assert "Labdien, Dace Krūmiņa!" in ((await dace.wait_for_message()).text or "")
+    contact = await network.contact("dace.krumina@talsi.example")
+    assert contact.telegram_state == "active" and contact.role == "regional_expert"

@@ -183,6 +183,30 @@ async def is_coordinator(session: AsyncSession, chat_id: int) -> Contact | None:
     return contact if contact is not None and contact.role == "coordinator" else None
 
 
+async def _unlinked(session: AsyncSession, contact_id: int) -> Contact | None:
+    """A contact that exists, is not erased and has no Telegram chat yet."""
+    return await session.scalar(
+        select(Contact).where(
+            Contact.id == contact_id,
+            Contact.erased_at.is_(None),
+            ~Contact.id.in_(select(TelegramLink.contact_id)),
+        )
+    )
+
+
+async def candidates(
+    session: AsyncSession, request: AccessRequest, limit: int = 5
+) -> list[Contact]:
+    """Contacts without Telegram whose name shares a word with the requester's."""
+    words = {w.lower() for w in request.display_name.split() if len(w) > 2}
+    found = await session.scalars(
+        select(Contact)
+        .where(Contact.erased_at.is_(None), ~Contact.id.in_(select(TelegramLink.contact_id)))
+        .order_by(Contact.name)
+    )
+    return [c for c in found if words & {w.lower() for w in c.name.split()}][:limit]
+
+
 async def request_access(
     session: AsyncSession, who: Identity, *, now: datetime
 ) -> tuple[AccessRequest, bool]:
@@ -225,8 +249,10 @@ async def decide_access(
     *,
     now: datetime,
     default_language: str = "lv",
+    link_to: int | None = None,
 ) -> DecisionOutcome:
-    """A coordinator approves (a new guest contact, linked) or declines a request."""
+    """A coordinator declines, or approves: links the person to a contact the coordinator
+    picked (`link_to`), or makes a new guest contact."""
     coordinator = await is_coordinator(session, coordinator_chat)
     if coordinator is None:
         return DecisionOutcome("not_coordinator")
@@ -246,10 +272,14 @@ async def decide_access(
         username=request.username,
         language_code=request.language_code,
     )
-    language = who.language if who.language != "en" or request.language_code else default_language
-    contact = Contact(name=request.display_name, role="guest", language=language)
-    session.add(contact)
-    await session.flush()
+    contact = await _unlinked(session, link_to) if link_to is not None else None
+    if link_to is not None and contact is None:
+        return DecisionOutcome("missing", request)
+    if contact is None:
+        language = who.language if request.language_code else default_language
+        contact = Contact(name=request.display_name, role="guest", language=language)
+        session.add(contact)
+        await session.flush()
     await _link(session, contact, who, now)
     request.status, request.contact_id = "approved", contact.id
     return DecisionOutcome("approved", request, contact)

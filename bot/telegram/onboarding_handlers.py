@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.db.models import AccessRequest
 from bot.services import onboarding
 from bot.telegram.context import deps, identity, keyboard
 from bot.telegram.texts import Texts
@@ -102,24 +103,48 @@ async def access_requested(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def access_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Approve or decline a request; only a coordinator, checked now in the database."""
+    """Approve (picking or making the contact) or decline; only a coordinator, checked now."""
     d, query = deps(context), update.callback_query
     assert query is not None and query.data and query.message
-    _, verb, raw_id = query.data.split(":")
+    parts = query.data.split(":")
+    verb, request_id = parts[1], int(parts[2])
+    link_to = int(parts[3]) if verb == "link" else None
     async with d.database.session_scope() as session:
-        outcome = await onboarding.decide_access(
-            session,
-            int(raw_id),
-            query.message.chat.id,
-            verb == "approve",
-            now=d.clock.now(),
-            default_language=d.default_language,
+        coordinator = await onboarding.is_coordinator(session, query.message.chat.id)
+        request = await session.get(AccessRequest, request_id)
+        picks = (
+            await onboarding.candidates(session, request)
+            if verb == "approve" and coordinator and request and request.status == "pending"
+            else []
         )
-        coordinator = await onboarding.contact_of_chat(session, query.message.chat.id)
-    if outcome.status in ("not_coordinator", "missing"):
-        await query.answer()
-        return
+        if picks:
+            outcome = None
+        else:
+            outcome = await onboarding.decide_access(
+                session,
+                request_id,
+                query.message.chat.id,
+                verb != "decline",
+                now=d.clock.now(),
+                default_language=d.default_language,
+                link_to=link_to,
+            )
     await query.answer()
+    if picks and coordinator and request:
+        language = coordinator.language
+        rows = [
+            [(f"{c.name} · {c.email or c.municipality or ''}", f"access:link:{request.id}:{c.id}")]
+            for c in picks
+        ]
+        rows.append([(d.texts.button("new_contact", language), f"access:new:{request.id}")])
+        await query.edit_message_text(
+            d.texts.render("access_pick", language, name=request.display_name),
+            reply_markup=keyboard(*rows),
+        )
+        return
+    assert outcome is not None
+    if outcome.status in ("not_coordinator", "missing"):
+        return
     language = coordinator.language if coordinator else "en"
     request = outcome.request
     assert request is not None
@@ -127,8 +152,17 @@ async def access_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.edit_message_text(d.texts.render("access_already_decided", language))
         return
     approved = outcome.status == "approved"
+    contact = outcome.contact
+    linked = link_to is not None and contact is not None
     await query.edit_message_text(
-        d.texts.render("access_decided", language, approved=approved, name=request.display_name)
+        d.texts.render(
+            "access_decided",
+            language,
+            approved=approved,
+            name=request.display_name,
+            linked=linked,
+            contact=contact.name if contact else "",
+        )
     )
     who = onboarding.Identity(
         request.chat_id, request.user_id, request.display_name, language_code=request.language_code
@@ -138,10 +172,12 @@ async def access_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         await context.bot.send_message(
             request.chat_id,
-            d.texts.render(reply, reply_language, name=request.display_name),
+            d.texts.render(
+                reply, reply_language, name=contact.name if contact else request.display_name
+            ),
             parse_mode=ParseMode.HTML,
         )
-        if approved:
+        if approved and contact is not None and contact.consent_on is None:
             await context.bot.send_message(
                 request.chat_id,
                 d.texts.render("consent_question", reply_language),

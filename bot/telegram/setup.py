@@ -63,7 +63,10 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(joining.consent_pressed, pattern=r"^consent:(yes|no)$"))
     app.add_handler(CallbackQueryHandler(joining.access_requested, pattern=r"^access:request$"))
     app.add_handler(
-        CallbackQueryHandler(joining.access_decided, pattern=r"^access:(approve|decline):\d+$")
+        CallbackQueryHandler(
+            joining.access_decided,
+            pattern=r"^access:(approve|decline|new):\d+$|^access:link:\d+:\d+$",
+        )
     )
     app.add_handler(CallbackQueryHandler(mine.language_pressed, pattern=r"^lang:(lv|et|en)$"))
     app.add_handler(CallbackQueryHandler(rsvp.rsvp_pressed, pattern=r"^rsvp:\d+:(yes|no|maybe)$"))
