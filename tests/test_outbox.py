@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,28 +188,21 @@ async def test_rows_left_sending_by_a_crash_return_to_the_queue_after_the_lease(
 async def test_two_dispatchers_on_postgres_share_the_work_without_duplicates(
     postgres_url: str,
 ) -> None:
-    databases = [Database(postgres_url), Database(postgres_url)]
-    contact = await add_contact(databases[0])
-    for n in range(40):
-        await queue(databases[0], contact, f"m{n:02}")
-
-    async def claim_all(database: Database) -> list[str]:
-        taken: list[str] = []
-        while True:
-            async with database.session_scope() as session:
-                batch = await outbox.claim_due(
-                    session, now=NOON, limit=3, lease=timedelta(minutes=5)
-                )
-                await asyncio.sleep(0)  # hold the row locks while the other one claims
-            if not batch:
-                return taken
-            taken += [r.dedupe_key for r in batch]
-
-    first, second = await asyncio.gather(*(claim_all(d) for d in databases))
-    assert len(first) + len(second) == 40
-    assert set(first).isdisjoint(second)
-    assert first and second
-    for database in databases:
+    first_db, second_db = Database(postgres_url), Database(postgres_url)
+    contact = await add_contact(first_db)
+    for n in range(6):
+        await queue(first_db, contact, f"m{n}")
+    lease = timedelta(minutes=5)
+    # The first dispatcher's transaction is still open (its rows locked) when the second claims.
+    async with first_db.session_scope() as first:
+        taken_first = await outbox.claim_due(first, now=NOON, limit=3, lease=lease)
+        async with second_db.session_scope() as second:
+            taken_second = await outbox.claim_due(second, now=NOON, limit=10, lease=lease)
+    first_keys = {r.dedupe_key for r in taken_first}
+    second_keys = {r.dedupe_key for r in taken_second}
+    assert first_keys == {"m0", "m1", "m2"}
+    assert second_keys == {"m3", "m4", "m5"}
+    for database in (first_db, second_db):
         await database.dispose()
 
 
