@@ -286,7 +286,7 @@ async def test_a_calendar_file_goes_to_the_chat_as_a_document(
     )
 
     async def with_calendar(
-        session: AsyncSession, row: OutboxMessage, contact: Contact, links: object
+        session: AsyncSession, row: OutboxMessage, contact: Contact, env: object
     ) -> Composition:
         values = {"contact_name": contact.name, **row.params}
         calendar = Attachment("valga-2027.ics", "text/calendar", ics)

@@ -217,3 +217,27 @@ def test_rsvp_links_expire_when_the_event_is_over() -> None:
     assert read_rsvp(links, token, datetime(2027, 2, 4, 12, 0, tzinfo=UTC)) == (7, "yes")
     with pytest.raises(LinkError, match="expired"):
         read_rsvp(links, token, datetime(2027, 2, 4, 13, 31, tzinfo=UTC) + timedelta(0))
+
+
+async def test_the_invitation_carries_a_calendar_file_on_both_channels(scene: Scene) -> None:
+    import icalendar
+
+    user = ilze(scene.emulator)
+    await scene.joined(user, "ilze.kalnina@jelgava.example")
+    event = await scene.event()
+    await scene.invite(event, "ilze.kalnina@jelgava.example", "kadri.tamm@valga.example")
+    scene.service_wake()
+    document = await user.wait_for_message(lambda m: m.document is not None)
+    assert document.document is not None and document.document.file_name == "valga-2027.ics"
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    await mail.wait_for(2)
+    (message,) = mail.mailbox("kadri.tamm@valga.example")
+    (part,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "REQUEST"
+    for raw in (document.document.data, part.get_payload(decode=True)):
+        calendar = icalendar.Calendar.from_ical(raw)
+        (vevent,) = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST"
+        start = vevent.decoded("DTSTART")
+        assert start.utcoffset() == timedelta(hours=2)  # Tallinn in February
+        assert start.astimezone(UTC) == datetime(2027, 2, 4, 8, 0, tzinfo=UTC)

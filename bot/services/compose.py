@@ -27,8 +27,15 @@ class Composition:
     secrets: tuple[str, ...] = ()
 
 
-# (session, row, contact, links): links is None when no signing key is configured.
-Builder = Callable[[AsyncSession, OutboxMessage, Contact, Links | None], Awaitable[Composition]]
+@dataclass(frozen=True)
+class ComposeEnv:
+    """What builders may need beyond the database: link signing (None without a key)."""
+
+    links: Links | None
+    mail_from: str
+
+
+Builder = Callable[[AsyncSession, OutboxMessage, Contact, ComposeEnv], Awaitable[Composition]]
 BUILDERS: dict[str, Builder] = {}
 
 
@@ -43,7 +50,7 @@ def builder(kind: str) -> Callable[[Builder], Builder]:
 
 
 async def default_values(
-    session: AsyncSession, row: OutboxMessage, contact: Contact, links: Links | None
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
 ) -> Composition:
     """Kinds without a builder take their values from the row's params."""
     params = dict(row.params)
@@ -70,7 +77,8 @@ class Composer:
             raise Unreachable("contact erased")
         address = await self._address(session, row, contact)
         build = self.builders.get(row.kind, default_values)
-        composition = await build(session, row, contact, self.links)
+        env = ComposeEnv(self.links, self.mail_from)
+        composition = await build(session, row, contact, env)
         unsubscribe = self.links.unsubscribe_url(contact.id) if self.links else None
         # Every variant is rendered, so email-only values must be there for Telegram rows too.
         values = {"unsubscribe_url": unsubscribe or "", **composition.values}

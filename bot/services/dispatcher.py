@@ -124,8 +124,13 @@ class Dispatcher:
 
     async def _worker(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if await self.process_batch():
-                continue
+            try:
+                if await self.process_batch():
+                    continue
+            except Exception:
+                # Claiming failed (SQLite busy past its timeout, a lost connection): nothing
+                # was claimed, so wait a poll and try again rather than stop the service.
+                log.exception("could not claim due messages; trying again")
             signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             await asyncio.wait(
                 signals, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import select
@@ -12,8 +13,9 @@ from sqlalchemy.orm import selectinload
 from bot.db.models import Contact, Event, Invitation, OutboxMessage
 from bot.rendering import label
 from bot.services import invitations
-from bot.services.compose import Composition, builder
-from bot.services.delivery import Button
+from bot.services.calendar import event_calendar
+from bot.services.compose import ComposeEnv, Composition, builder
+from bot.services.delivery import Attachment, Button
 from bot.services.links import Links
 
 RSVP_PURPOSE = "rsvp"
@@ -86,7 +88,7 @@ async def load_event(session: AsyncSession, event_id: int) -> Event:
 
 @builder(invitations.KIND)
 async def invitation_message(
-    session: AsyncSession, row: OutboxMessage, contact: Contact, links: Links | None
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
 ) -> Composition:
     """The invitation as it goes out now: current venue, times and answers."""
     assert row.event_id is not None
@@ -98,6 +100,7 @@ async def invitation_message(
     )
     if invitation is None:
         raise LookupError(f"{contact.name} is not invited to {event.slug}")
+    links = env.links
     if row.channel == "email" and links is None:
         raise ValueError("EXPERTBOT_SECRET_KEY is not set, so RSVP links cannot be signed")
     accepted = (await invitations.counts(session, event.id))["accepted"]
@@ -110,4 +113,19 @@ async def invitation_message(
         else {"accept": "", "decline": "", "maybe": ""},
     }
     buttons = rsvp_buttons(invitation.id, contact.language) if row.channel == "telegram" else ()
-    return Composition(values, buttons=buttons)
+    return Composition(
+        values, buttons=buttons, attachments=(invitation_calendar(event, contact, env),)
+    )
+
+
+def invitation_calendar(event: Event, contact: Contact, env: ComposeEnv) -> Attachment:
+    """The .ics file: METHOD:REQUEST, the event's stable UID and current SEQUENCE."""
+    content = event_calendar(
+        event,
+        method="REQUEST",
+        organizer_email=parseaddr(env.mail_from)[1] or "expertbot@localhost",
+        language=contact.language if contact.language in event.title else "lv",
+        attendee_email=contact.email,
+        attendee_name=contact.name,
+    )
+    return Attachment(f"{event.slug}.ics", "text/calendar", content, {"method": "REQUEST"})

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, OutboxMessage, TelegramLink
 from bot.services import invites, outbox
-from bot.services.compose import Composition, Unreachable, builder
-from bot.services.links import Links
+from bot.services.compose import ComposeEnv, Composition, Unreachable, builder
 from bot.services.outbox import DeliveryPolicy
 
 KIND = "telegram_invite_link"
@@ -146,7 +145,7 @@ async def _cancel_older(session: AsyncSession, contact_id: int, key: str, now: d
 
 @builder(KIND)
 async def compose_invite(
-    session: AsyncSession, row: OutboxMessage, contact: Contact, links: Links | None
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
 ) -> Composition:
     """Issue the token as the message goes out, so no usable link waits in the outbox."""
     params = row.params
