@@ -9,6 +9,7 @@ from bot.cli.config_cmd import config
 from bot.cli.contacts_cmd import contacts
 from bot.cli.db_cmd import db
 from bot.cli.events_cmd import events
+from bot.cli.invite_cmd import invite
 from bot.cli.links_cmd import links, send_links
 from bot.cli.outbox_cmd import outbox_group
 from bot.cli.run_cmd import run
@@ -30,3 +31,4 @@ contacts.add_command(send_links)
 main.add_command(run)
 main.add_command(outbox_group)
 main.add_command(events)
+events.add_command(invite)

@@ -1,0 +1,81 @@
+"""`expertbot events invite`: dry run, language check, and only new people the second time."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.db.models import Invitation, OutboxMessage
+from bot.db.session import Database
+from tests.conftest import DATA, Cli, in_thread
+
+EVENTS = DATA / "events"
+
+
+def counts(url: str) -> tuple[int, int]:
+    async def run() -> tuple[int, int]:
+        database = Database(url)
+        try:
+            async with database.session_scope() as session:
+                invited = await session.scalar(select(func.count()).select_from(Invitation))
+                queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
+                return int(invited or 0), int(queued or 0)
+        finally:
+            await database.dispose()
+
+    return in_thread(run)  # type: ignore[no-any-return]
+
+
+def prepared(cli: Cli) -> Cli:
+    assert cli("contacts", "import", str(DATA / "contacts.csv")).exit_code == 0
+    for name in ("valga-2027.yaml", "mediators-seminar-2027.yaml"):
+        assert cli("events", "load", str(EVENTS / name)).exit_code == 0
+    return cli
+
+
+def test_a_dry_run_previews_each_language_and_channel_and_sends_nothing(cli: Cli) -> None:
+    result = prepared(cli)("events", "invite", "valga-2027", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "email · et · to Kadri Tamm" in result.output
+    assert "email · lv · to Edgars Vītols" in result.output
+    assert "Tere, Kadri Tamm!" in result.output and "Osalen" in result.output
+    assert "Would invite 2 new person(s)" in result.output
+    assert counts(cli.url) == (0, 0)
+
+
+def test_inviting_queues_a_message_per_open_channel_and_again_reaches_only_new_people(
+    cli: Cli,
+) -> None:
+    first = prepared(cli)("events", "invite", "valga-2027")
+    assert "Invited 2 new person(s) to valga-2027; 0 already invited" in first.output
+    assert counts(cli.url) == (2, 2)
+    again = cli(
+        "events",
+        "invite",
+        "valga-2027",
+        "--email",
+        "kadri.tamm@valga.example",
+        "--email",
+        "tiina.sepp@kul.example",
+    )
+    assert "Invited 1 new person(s) to valga-2027; 1 already invited" in again.output
+    assert counts(cli.url) == (3, 3)
+
+
+def test_people_whose_language_the_event_lacks_are_listed_and_nothing_is_sent(cli: Cli) -> None:
+    refused = prepared(cli)(
+        "events", "invite", "mediators-riga-2027", "--email", "kadri.tamm@valga.example"
+    )
+    assert refused.exit_code == 1
+    assert "Kadri Tamm" in refused.output and "et" in refused.output
+    assert "--fallback-language" in refused.output
+    assert counts(cli.url) == (0, 0)
+    allowed = cli(
+        "events",
+        "invite",
+        "mediators-riga-2027",
+        "--email",
+        "kadri.tamm@valga.example",
+        "--fallback-language",
+        "lv",
+    )
+    assert allowed.exit_code == 0 and "Invited 1 new person(s)" in allowed.output
