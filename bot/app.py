@@ -19,9 +19,12 @@ from bot.config import Settings, SettingsError
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
+from bot.scheduler import Ticker
+from bot.scheduler import start as start_scheduler
 from bot.services import (  # noqa: F401  (each registers its send-time builder)
     invitation_messages,
     invite_messages,
+    reminders,
 )
 from bot.services.clock import Clock, SystemClock
 from bot.services.compose import Composer
@@ -86,6 +89,7 @@ class Service:
     clock: Clock = field(default_factory=SystemClock)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     dispatcher: Dispatcher | None = None
+    ticker: Ticker | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -114,6 +118,9 @@ class Service:
             else:
                 sink = None
             await stack.enter_async_context(self._web(sink, database))
+            self.ticker = Ticker(database, self.clock, policy(self.settings), dispatcher.wake.set)
+            scheduler = start_scheduler(self.ticker)
+            stack.callback(scheduler.shutdown, wait=False)
             self.ready.set()
             await dispatcher.run(stop)
         log.info("stopped; every message is sent or still queued")

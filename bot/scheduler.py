@@ -1,0 +1,50 @@
+"""The scheduler's ticks: idempotent scans for what is due, then a nudge to the dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.db.session import Database
+from bot.services import reminders
+from bot.services.clock import Clock
+from bot.services.outbox import DeliveryPolicy
+
+log = logging.getLogger("expertbot.scheduler")
+
+
+@dataclass
+class Ticker:
+    database: Database
+    clock: Clock
+    policy: DeliveryPolicy
+    queued: Callable[[], None] = lambda: None
+
+    async def tick(self) -> int:
+        """Queue whatever has come due; a process that was down catches up here."""
+        async with self.database.session_scope() as session:
+            count = await reminders.queue_due(session, now=self.clock.now(), policy=self.policy)
+        if count:
+            log.info("queued %d reminder(s)", count)
+            self.queued()
+        return count
+
+
+def start(ticker: Ticker, every_seconds: int = 60) -> AsyncIOScheduler:
+    """Run the tick now and then every minute; overlapping runs are skipped."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        ticker.tick,
+        "interval",
+        seconds=every_seconds,
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        id="due-scan",
+    )
+    scheduler.start()
+    return scheduler
