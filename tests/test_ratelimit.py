@@ -71,3 +71,20 @@ async def test_concurrent_callers_never_share_a_slot() -> None:
 
     await asyncio.gather(*(one(chat) for chat in range(20)))
     assert len(stamps) == 20 and max(stamps) >= 19 / 20 - 1e-9
+
+
+async def test_a_stalled_loop_releases_at_most_a_small_burst_at_once() -> None:
+    time = VirtualTime()
+    limiter = RateLimiter(100, chat_interval=0.0, burst=3, clock=time.clock, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def one(chat: int) -> None:
+        await limiter.acquire(chat)
+        stamps.append(time.now)
+
+    waiting = [asyncio.create_task(one(chat)) for chat in range(60)]
+    await asyncio.sleep(0)
+    time.now += 0.1  # the event loop froze for 100 ms (a garbage collection, say)
+    await asyncio.gather(*waiting)
+    first = min(stamps)
+    assert sum(1 for s in stamps if s - first < 0.005) <= 3
