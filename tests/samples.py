@@ -489,3 +489,32 @@ for _page, _sets in {
     ],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+SAMPLES["event_changed"] = [
+    {
+        "contact_name": "Ilze Kalniņa",
+        "event": SABILE_TALSI,
+        "rsvp_links": _links("Xk3vQ9aLm2"),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Xk3vQ9aLm2",
+    },
+    {
+        "contact_name": "Mikko Virtanen",
+        "event": _NO_OPTIONAL_KEYS,
+        "rsvp_links": _links("Hg5jK8lQw3"),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Hg5jK8lQw3",
+    },
+]
+SAMPLES["event_cancelled"] = [
+    {
+        "contact_name": "Kadri Tamm",
+        "event": VALGA,
+        "reason": "Telpas nav pieejamas / ruumid pole saadaval",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Pq7rT2wZx8",
+    },
+    {
+        "contact_name": "Anneli Õunapuu-Kalniņa",
+        "event": LONG_EVENT,
+        "reason": "",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Zx2cV5bNm7",
+    },
+]

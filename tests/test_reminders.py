@@ -87,10 +87,10 @@ async def test_reminders_go_at_each_offset_to_those_coming_or_unsure(
     assert await ticker.tick() == 2
     keys = await queued(database)
     assert keys == [
-        f"reminder:{event}:604800:{ids['ilze']}:email",
-        f"reminder:{event}:604800:{ids['kadri']}:email",
-        f"reminder:{event}:86400:{ids['ilze']}:email",
-        f"reminder:{event}:86400:{ids['kadri']}:email",
+        f"reminder:{event}:0:604800:{ids['ilze']}:email",
+        f"reminder:{event}:0:604800:{ids['kadri']}:email",
+        f"reminder:{event}:0:86400:{ids['ilze']}:email",
+        f"reminder:{event}:0:86400:{ids['kadri']}:email",
     ]
 
 
@@ -103,7 +103,7 @@ async def test_a_process_that_was_down_sends_only_the_latest_reminder(
     ticker.clock.set(VALGA_START - timedelta(hours=1))
     assert await ticker.tick() == 1
     (key,) = await queued(database)
-    assert key.startswith(f"reminder:{event}:7200:")
+    assert key.startswith(f"reminder:{event}:0:7200:")
 
 
 async def test_no_reminders_once_the_event_started_or_when_cancelled(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,11 +11,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot import app
 from bot.cli.common import State, console, errors, fail, pass_state, with_database
 from bot.db.models import Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
 from bot.services import events as registry
+from bot.services import invitations
 from bot.services.audience import Audience
 from bot.services.event_files import EventFileError, EventSpec, format_offset, read_event_file
 from bot.services.tables import write_table
@@ -74,16 +76,57 @@ def load(state: State, files: tuple[Path, ...], dry_run: bool) -> None:
     """Create or update events from YAML FILES; all are checked before any is written."""
     specs = _read_all(files)
 
-    async def work(database: Database) -> list[registry.LoadResult]:
+    async def work(database: Database) -> tuple[list[registry.LoadResult], list[int]]:
         async with database.session_scope() as session:
             results = [await registry.load_event(session, spec) for spec in specs]
             if dry_run:
                 await session.rollback()
-            return results
+                return results, [0] * len(results)
+            told = []
+            for result in results:
+                event = await session.get(Event, result.event_id)
+                if result.needs_notice and event is not None and event.status != "cancelled":
+                    told.append(
+                        await invitations.notify_change(
+                            session,
+                            event,
+                            now=datetime.now(UTC),
+                            policy=app.policy(state.settings),
+                        )
+                    )
+                else:
+                    told.append(0)
+            return results, told
 
-    results = with_database(state.settings, work)
-    for spec, result in zip(specs, results, strict=True):
+    results, told = with_database(state.settings, work)
+    for spec, result, count in zip(specs, results, told, strict=True):
         _print_result(spec, result, dry_run)
+        if count:
+            console.print(f"  told invited people: {count} message(s) queued with the new details")
+
+
+@events.command("cancel")
+@click.argument("key")
+@click.option("--reason", required=True, help="Told to everyone invited who has not declined.")
+@pass_state
+def cancel(state: State, key: str, reason: str) -> None:
+    """Cancel an event: tell people (with METHOD:CANCEL) and stop what is pending."""
+
+    async def work(database: Database) -> tuple[str, int]:
+        async with database.session_scope() as session:
+            event = await registry.find_event(session, key)
+            if event is None:
+                fail(f"no event {key}; `expertbot events list` shows them")
+            assert event is not None
+            if event.status == "cancelled":
+                fail(f"{event.slug} is already cancelled")
+            count = await invitations.cancel_event(
+                session, event, reason, now=datetime.now(UTC), policy=app.policy(state.settings)
+            )
+            return event.slug, count
+
+    slug, count = with_database(state.settings, work)
+    console.print(f"Cancelled {slug}: {count} message(s) queued; pending reminders stopped.")
 
 
 def _print_result(spec: EventSpec, result: registry.LoadResult, dry_run: bool) -> None:

@@ -129,3 +129,37 @@ def invitation_calendar(event: Event, contact: Contact, env: ComposeEnv) -> Atta
         attendee_name=contact.name,
     )
     return Attachment(f"{event.slug}.ics", "text/calendar", content, {"method": "REQUEST"})
+
+
+@builder("event_changed")
+async def change_message(
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
+) -> Composition:
+    """The new time and place, the answer buttons again, and the calendar with SEQUENCE + 1."""
+    composition = await invitation_message(session, row, contact, env)
+    composition.values.pop("accepted_count", None)
+    return composition
+
+
+@builder("event_cancelled")
+async def cancel_message(
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
+) -> Composition:
+    """The cancellation, its reason, and METHOD:CANCEL for the person's calendar."""
+    assert row.event_id is not None
+    event = await load_event(session, row.event_id)
+    content = event_calendar(
+        event,
+        method="CANCEL",
+        organizer_email=parseaddr(env.mail_from)[1] or "expertbot@localhost",
+        language=contact.language if contact.language in event.title else "lv",
+        attendee_email=contact.email,
+        attendee_name=contact.name,
+    )
+    values = {
+        "contact_name": contact.name,
+        "event": event_values(event),
+        "reason": event.cancel_reason or "",
+    }
+    calendar = Attachment(f"{event.slug}.ics", "text/calendar", content, {"method": "CANCEL"})
+    return Composition(values, attachments=(calendar,))

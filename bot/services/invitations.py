@@ -198,3 +198,70 @@ async def _promote_first_waiting(
         return None
     _set(session, first, "accepted", None, now)
     return await session.get(Contact, first.contact_id)
+
+
+# Everyone invited who has not said no hears about changes and cancellations.
+STILL_EXPECTED = ("invited", "accepted", "waitlisted", "not_sure")
+SOON = timedelta(days=1)
+
+
+async def _expected(session: AsyncSession, event: Event) -> list[Contact]:
+    found = await session.scalars(
+        select(Contact)
+        .join(Invitation, Invitation.contact_id == Contact.id)
+        .where(Invitation.event_id == event.id, Invitation.status.in_(STILL_EXPECTED))
+        .order_by(Contact.id)
+    )
+    return list(found)
+
+
+async def notify_change(
+    session: AsyncSession, event: Event, *, now: datetime, policy: outbox.DeliveryPolicy
+) -> int:
+    """Tell people a changed time or place, with the updated calendar; reminders follow anew."""
+    await outbox.cancel(session, now=now, event_id=event.id, kind="event_reminder")
+    await outbox.cancel(session, now=now, event_id=event.id, kind="event_changed")
+    urgent = event.starts_at - now < SOON  # a same-day change must not wait for morning
+    queued = 0
+    for contact in await _expected(session, event):
+        results = await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=f"change:{event.id}:{event.sequence}:{contact.id}",
+            kind="event_changed",
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            urgent=urgent,
+        )
+        queued += sum(r.status == "queued" for r in results)
+    return queued
+
+
+async def cancel_event(
+    session: AsyncSession,
+    event: Event,
+    reason: str,
+    *,
+    now: datetime,
+    policy: outbox.DeliveryPolicy,
+) -> int:
+    """Cancel: stop everything pending for it, tell people, send METHOD:CANCEL."""
+    event.status, event.cancel_reason = "cancelled", reason.strip() or None
+    event.sequence += 1
+    await outbox.cancel(session, now=now, event_id=event.id)
+    urgent = event.starts_at - now < SOON
+    queued = 0
+    for contact in await _expected(session, event):
+        results = await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=f"cancel:{event.id}:{contact.id}",
+            kind="event_cancelled",
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            urgent=urgent,
+        )
+        queued += sum(r.status == "queued" for r in results)
+    return queued

@@ -47,7 +47,8 @@ async def queue_due(session: AsyncSession, *, now: datetime, policy: outbox.Deli
             results = await outbox.enqueue_everywhere(
                 session,
                 contact=contact,
-                key=f"reminder:{event.id}:{offset}:{contact.id}",
+                # The sequence is in the key: after a change, reminders are due anew.
+                key=f"reminder:{event.id}:{event.sequence}:{offset}:{contact.id}",
                 kind=KIND,
                 now=now,
                 policy=policy,
