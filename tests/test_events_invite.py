@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from bot.db.models import Invitation, OutboxMessage
@@ -79,3 +81,34 @@ def test_people_whose_language_the_event_lacks_are_listed_and_nothing_is_sent(cl
         "lv",
     )
     assert allowed.exit_code == 0 and "Invited 1 new person(s)" in allowed.output
+
+
+def test_attendance_marks_who_came_and_who_did_not(cli: Cli, tmp_path: Path) -> None:
+    prepared(cli)("events", "invite", "valga-2027")
+
+    async def accept_both() -> None:
+        database = Database(cli.url)
+        try:
+            async with database.session_scope() as session:
+                for invitation in await session.scalars(select(Invitation)):
+                    invitation.status = "accepted"
+        finally:
+            await database.dispose()
+
+    in_thread(accept_both)
+    sheet = tmp_path / "sign-in.csv"
+    sheet.write_text("name;email\nKadri Tamm;kadri.tamm@valga.example\n", encoding="utf-8-sig")
+    result = cli("events", "attendance", "valga-2027", "--csv", str(sheet))
+    assert "valga-2027: 1 present, 1 marked as not present." in result.output
+    refused = cli("events", "attendance", "valga-2027", "--present", "nobody@x.example")
+    assert refused.exit_code == 1 and "nobody@x.example" in refused.output
+
+    async def statuses() -> list[str]:
+        database = Database(cli.url)
+        try:
+            async with database.session_scope() as session:
+                return sorted(await session.scalars(select(Invitation.status)))
+        finally:
+            await database.dispose()
+
+    assert in_thread(statuses) == ["attended", "no_show"]

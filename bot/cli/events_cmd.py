@@ -321,3 +321,62 @@ def rsvps(state: State, key: str, file: Path | None) -> None:
     if file is not None:
         count = write_table(file, header, rows, title=event.slug)
         console.print(f"Wrote {count} answer(s) to {file}.")
+
+
+@events.command("attendance")
+@click.argument("key")
+@click.option("--present", "present", multiple=True, help="Email of someone who came; repeat.")
+@click.option(
+    "--csv",
+    "sheet",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A sign-in sheet: a CSV with an email column.",
+)
+@pass_state
+def attendance(state: State, key: str, present: tuple[str, ...], sheet: Path | None) -> None:
+    """Record who came; people who had said yes and are not listed become no-shows."""
+    emails = list(present) + (_sheet_emails(sheet) if sheet else [])
+    if not emails:
+        fail("say who came: --present EMAIL (repeat) or --csv SIGN-IN.csv")
+
+    async def work(database: Database) -> tuple[str, invitations.Attendance]:
+        async with database.session_scope() as session:
+            event = await registry.find_event(session, key)
+            if event is None:
+                fail(f"no event {key}; `expertbot events list` shows them")
+            assert event is not None
+            slug = event.slug
+            report = await invitations.record_attendance(
+                session, event, emails, now=datetime.now(UTC)
+            )
+            if report.unknown:
+                await session.rollback()  # all or nothing
+            return slug, report
+
+    slug, report = with_database(state.settings, work)
+    if report.unknown:
+        fail(
+            f"not invited to {slug} (or no such address): {', '.join(report.unknown)}; "
+            "nothing was recorded. Invite them first or fix the addresses."
+        )
+    console.print(
+        f"{slug}: {len(report.present)} present, {len(report.absent)} marked as not present."
+    )
+
+
+def _sheet_emails(path: Path) -> list[str]:
+    import csv
+
+    text = path.read_bytes().decode("utf-8-sig")
+    delimiter = (
+        ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    )
+    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    if not rows or "email" not in {k.strip().lower() for k in rows[0]}:
+        fail(f"{path.name}: needs a header with an 'email' column")
+    return [
+        value
+        for row in rows
+        for k, value in row.items()
+        if k and k.strip().lower() == "email" and value
+    ]

@@ -265,3 +265,36 @@ async def cancel_event(
         )
         queued += sum(r.status == "queued" for r in results)
     return queued
+
+
+@dataclass
+class Attendance:
+    present: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # given, but not invited / not found
+
+
+async def record_attendance(
+    session: AsyncSession, event: Event, emails: list[str], *, now: datetime
+) -> Attendance:
+    """Mark who came; whoever had said yes and is not listed becomes a no-show."""
+    wanted = {e.strip().lower() for e in emails if e.strip()}
+    rows = await session.execute(
+        select(Invitation, Contact)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(Invitation.event_id == event.id)
+    )
+    report = Attendance()
+    seen = set()
+    for invitation, contact in rows.all():
+        email = (contact.email or "").lower()
+        if email in wanted:
+            seen.add(email)
+            if invitation.status != "attended":
+                _set(session, invitation, "attended", None, now)
+            report.present.append(contact.name)
+        elif invitation.status in ("accepted", "attended"):
+            _set(session, invitation, "no_show", None, now)
+            report.absent.append(contact.name)
+    report.unknown = sorted(wanted - seen)
+    return report
