@@ -262,6 +262,7 @@ def _reminder(name: str, event: dict[str, Any], days: int, token: str) -> dict[s
         "contact_name": name,
         "event": event,
         "starts_in_days": days,
+        "show_agenda": days <= 1,
         "rsvp_links": _links(token),
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/{token}",
     }

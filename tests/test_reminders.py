@@ -185,3 +185,39 @@ async def test_the_reminder_says_how_many_days_are_left_in_the_persons_language(
         await sender.close()
     body = message.get_body(("plain",))
     assert body is not None and "homme" in body.get_content()
+
+
+async def test_send_agenda_goes_at_once_with_the_agenda_and_only_once(
+    sqlite_database: Database,
+) -> None:
+    from bot.db.models import AgendaItem
+    from bot.services import reminders
+
+    event_id = await make_event(sqlite_database)
+    await invite(sqlite_database, event_id, ilze="accepted", edgars="declined")
+    async with sqlite_database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        session.add(
+            AgendaItem(
+                event_id=event_id,
+                position=0,
+                day=date(2027, 2, 4),
+                title={"lv": "Darbs grupās", "et": "Rühmatöö", "en": "Group work"},
+            )
+        )
+        now = VALGA_START - 10 * DAY
+        assert await reminders.send_agenda(session, event, now=now, policy=POLICY) == 1
+        assert await reminders.send_agenda(session, event, now=now, policy=POLICY) == 0
+    clock = ManualClock(VALGA_START - 10 * DAY + timedelta(hours=12))
+    async with MailServer() as mail:
+        sender = EmailSender(SmtpConfig(host="127.0.0.1", port=mail.port, security="none"))
+        composer = Composer(Renderer(), Links("k" * 32, "https://bot.example"))
+        await Dispatcher(
+            sqlite_database, {"email": sender}, composer, clock, POLICY
+        ).run_until_idle()
+        (message,) = mail.mailbox("ilze@x.example")
+        await sender.close()
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert "Darba kārtība" in body.get_content() and "Darbs grupās" in body.get_content()

@@ -17,7 +17,7 @@ from bot.db.models import Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
 from bot.services import events as registry
-from bot.services import invitations
+from bot.services import invitations, reminders
 from bot.services.audience import Audience
 from bot.services.event_files import EventFileError, EventSpec, format_offset, read_event_file
 from bot.services.tables import write_table
@@ -380,3 +380,24 @@ def _sheet_emails(path: Path) -> list[str]:
         for k, value in row.items()
         if k and k.strip().lower() == "email" and value
     ]
+
+
+@events.command("send-agenda")
+@click.argument("key")
+@pass_state
+def send_agenda(state: State, key: str) -> None:
+    """Send the agenda now to those coming or unsure (again only after a change)."""
+
+    async def work(database: Database) -> tuple[str, int]:
+        async with database.session_scope() as session:
+            event = await registry.find_event(session, key)
+            if event is None:
+                fail(f"no event {key}; `expertbot events list` shows them")
+            assert event is not None
+            count = await reminders.send_agenda(
+                session, event, now=datetime.now(UTC), policy=app.policy(state.settings)
+            )
+            return event.slug, count
+
+    slug, count = with_database(state.settings, work)
+    console.print(f"{slug}: agenda queued, {count} message(s).")

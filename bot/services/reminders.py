@@ -18,6 +18,7 @@ KIND = "event_reminder"
 REMINDED = ("accepted", "not_sure")
 # A reminder less than a day before the start is about today: it does not wait for morning.
 URGENT_WITHIN = timedelta(hours=24)
+DAY = 86400
 
 
 def due_offset(event: Event, now: datetime) -> int | None:
@@ -60,6 +61,31 @@ async def queue_due(session: AsyncSession, *, now: datetime, policy: outbox.Deli
     return queued
 
 
+async def send_agenda(
+    session: AsyncSession, event: Event, *, now: datetime, policy: outbox.DeliveryPolicy
+) -> int:
+    """Queue the agenda now to those coming or unsure (once per version of the event)."""
+    people = await session.execute(
+        select(Contact)
+        .join(Invitation, Invitation.contact_id == Contact.id)
+        .where(Invitation.event_id == event.id, Invitation.status.in_(REMINDED))
+    )
+    queued = 0
+    for contact in people.scalars():
+        results = await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=f"agenda:{event.id}:{event.sequence}:{contact.id}",
+            kind=KIND,
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            params={"agenda": True},
+        )
+        queued += sum(r.status == "queued" for r in results)
+    return queued
+
+
 @builder(KIND)
 async def reminder_message(
     session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
@@ -88,6 +114,8 @@ async def reminder_message(
         "contact_name": contact.name,
         "event": event_values(event),
         "starts_in_days": max(days, 0),
+        # The agenda comes with the day-before reminder, or whenever the coordinator sends it.
+        "show_agenda": bool(row.params.get("agenda")) or int(row.params.get("offset", 0)) <= DAY,
         "rsvp_links": links,
     }
     return Composition(values)
