@@ -22,6 +22,7 @@ from bot.sandbox.loopback import LoopbackServer
 from bot.scheduler import Ticker
 from bot.scheduler import start as start_scheduler
 from bot.services import (  # noqa: F401  (each registers its send-time builder)
+    answer_digest,
     invitation_messages,
     invite_messages,
     reminders,
@@ -135,6 +136,7 @@ class Service:
             Texts(timezone=self.settings.timezone),
             self.clock,
             self.settings.default_language,
+            policy(self.settings),
         )
         token = self.settings.telegram_token
         assert token is not None
@@ -186,7 +188,11 @@ class Service:
     ) -> AsyncIterator[None]:
         token = self._webhook_secret() if sink is not None else None
         signer = links(self.settings)
-        pages = WebDeps(database, signer, self.clock, self.settings.timezone) if signer else None
+        pages = (
+            WebDeps(database, signer, self.clock, self.settings.timezone, policy(self.settings))
+            if signer
+            else None
+        )
         web = build_web(webhook=sink, webhook_token=token, pages=pages)
         server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
         await server.start()

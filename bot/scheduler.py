@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db.session import Database
-from bot.services import reminders
+from bot.services import answer_digest, reminders
 from bot.services.clock import Clock
 from bot.services.outbox import DeliveryPolicy
 
@@ -27,9 +27,12 @@ class Ticker:
     async def tick(self) -> int:
         """Queue whatever has come due; a process that was down catches up here."""
         async with self.database.session_scope() as session:
-            count = await reminders.queue_due(session, now=self.clock.now(), policy=self.policy)
+            now = self.clock.now()
+            count = await reminders.queue_due(session, now=now, policy=self.policy)
+            count += await reminders.queue_nudges(session, now=now, policy=self.policy)
+            count += await answer_digest.queue_due(session, now=now, policy=self.policy)
         if count:
-            log.info("queued %d reminder(s)", count)
+            log.info("queued %d message(s): reminders, nudges, digests", count)
             self.queued()
         return count
 

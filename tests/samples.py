@@ -519,3 +519,42 @@ SAMPLES["event_cancelled"] = [
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Zx2cV5bNm7",
     },
 ]
+
+SAMPLES["event_nudge"] = [
+    {
+        "contact_name": "Aija Bērziņa",
+        "event": SABILE_TALSI,
+        "rsvp_links": _links("Ab1cD2eF3g"),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Ab1cD2eF3g",
+    },
+    {
+        "contact_name": "Mikko Virtanen",
+        "event": _NO_OPTIONAL_KEYS,
+        "rsvp_links": _links("Hg5jK8lQw3"),
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Hg5jK8lQw3",
+    },
+]
+SAMPLES["event_place_freed"] = [
+    {
+        "contact_name": "Kadri Tamm",
+        "event": VALGA,
+        "decline_url": _links("Pq7rT2wZx8")["decline"],
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Pq7rT2wZx8",
+    }
+]
+SAMPLES["rsvp_digest"] = [
+    {
+        "contact_name": "Sandra Jansone",
+        "events": [
+            {
+                "title": VALGA["title"],
+                "answers": [
+                    {"name": "Kadri Tamm", "label": "—"},
+                    {"name": "Edgars Vītols", "label": "—"},
+                ],
+            },
+            {"title": SABILE_TALSI["title"], "answers": [{"name": "Ilze Kalniņa", "label": "—"}]},
+        ],
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
+    }
+]

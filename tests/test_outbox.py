@@ -28,7 +28,8 @@ async def add_contact(
 ) -> int:
     async with database.session_scope() as session:
         fields.setdefault("consent_on", date(2026, 1, 15))
-        contact = Contact(name=name, email=email, role="regional_expert", **fields)
+        fields.setdefault("role", "regional_expert")
+        contact = Contact(name=name, email=email, **fields)
         if chat is not None:
             contact.telegram_state = "active"
             contact.telegram_links = [TelegramLink(chat_id=chat, user_id=chat)]

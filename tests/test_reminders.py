@@ -77,7 +77,9 @@ async def test_reminders_go_at_each_offset_to_those_coming_or_unsure(
     ids = await invite(
         database, event, ilze="accepted", kadri="not_sure", edgars="declined", margus="invited"
     )
-    assert await ticker.tick() == 0
+    # Eight days ahead no reminder is due, but Margus, who has not answered, gets the one
+    # nudge: the reply deadline (28 January) is three days or less away.
+    assert await ticker.tick() == 1
     clock = ticker.clock
     assert isinstance(clock, ManualClock)
     clock.set(VALGA_START - 7 * DAY)
@@ -87,6 +89,7 @@ async def test_reminders_go_at_each_offset_to_those_coming_or_unsure(
     assert await ticker.tick() == 2
     keys = await queued(database)
     assert keys == [
+        f"nudge:{event}:{ids['margus']}:email",
         f"reminder:{event}:0:604800:{ids['ilze']}:email",
         f"reminder:{event}:0:604800:{ids['kadri']}:email",
         f"reminder:{event}:0:86400:{ids['ilze']}:email",
@@ -221,3 +224,68 @@ async def test_send_agenda_goes_at_once_with_the_agenda_and_only_once(
     body = message.get_body(("plain",))
     assert body is not None
     assert "Darba kārtība" in body.get_content() and "Darbs grupās" in body.get_content()
+
+
+async def test_the_coordinator_gets_one_digest_of_new_answers_at_most_hourly(
+    sqlite_database: Database,
+) -> None:
+    from bot.services import invitations
+
+    event_id = await make_event(sqlite_database)
+    ids = await invite(sqlite_database, event_id, ilze="invited", kadri="invited")
+    await add_contact(
+        sqlite_database, "Sandra Jansone", "sandra@km.example", None, role="coordinator"
+    )
+    answered = VALGA_START - 20 * DAY
+    async with sqlite_database.session_scope() as session:
+        for name, code in (("ilze", "yes"), ("kadri", "no")):
+            invitation = await session.scalar(
+                select(Invitation).where(Invitation.contact_id == ids[name])
+            )
+            assert invitation is not None
+            await invitations.record_answer(
+                session, invitation.id, code, channel="telegram", now=answered
+            )
+    clock = ManualClock(answered + timedelta(minutes=30))
+    ticker = Ticker(sqlite_database, clock, POLICY)
+    assert await ticker.tick() == 1
+    assert await ticker.tick() == 0  # within the hour: nothing more
+    clock.advance(timedelta(hours=2))
+    assert await ticker.tick() == 0  # no new answers: nothing
+    async with MailServer() as mail:
+        sender = EmailSender(SmtpConfig(host="127.0.0.1", port=mail.port, security="none"))
+        composer = Composer(Renderer(), Links("k" * 32, "https://bot.example"))
+        await Dispatcher(
+            sqlite_database, {"email": sender}, composer, clock, POLICY
+        ).run_until_idle()
+        (digest,) = mail.mailbox("sandra@km.example")
+        await sender.close()
+    body = digest.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "ilze: Piedalīšos" in text and "kadri: Nevarēšu piedalīties" in text
+
+
+async def test_whoever_gets_a_freed_place_is_told(sqlite_database: Database) -> None:
+    from bot.services import invitations
+
+    event_id = await make_event(sqlite_database)
+    async with sqlite_database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        event.capacity = 1
+    ids = await invite(sqlite_database, event_id, ilze="invited", kadri="invited")
+    now = VALGA_START - 20 * DAY
+    async with sqlite_database.session_scope() as session:
+        rows = {
+            name: await session.scalar(select(Invitation).where(Invitation.contact_id == cid))
+            for name, cid in ids.items()
+        }
+        for name, code in (("ilze", "yes"), ("kadri", "yes"), ("ilze", "no")):
+            row = rows[name]
+            assert row is not None
+            await invitations.record_answer(
+                session, row.id, code, channel="email", now=now, policy=POLICY
+            )
+    keys = await queued(sqlite_database)
+    assert any(k.startswith(f"place:{event_id}:{ids['kadri']}:") for k in keys)

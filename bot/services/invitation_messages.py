@@ -163,3 +163,26 @@ async def cancel_message(
     }
     calendar = Attachment(f"{event.slug}.ics", "text/calendar", content, {"method": "CANCEL"})
     return Composition(values, attachments=(calendar,))
+
+
+@builder("event_nudge")
+async def nudge_message(
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
+) -> Composition:
+    """The invitation once more, briefly, with the answer buttons or links."""
+    composition = await invitation_message(session, row, contact, env)
+    composition.values.pop("accepted_count", None)
+    return Composition(composition.values, buttons=composition.buttons)
+
+
+@builder("event_place_freed")
+async def place_freed_message(
+    session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
+) -> Composition:
+    """A place came free: it is now theirs, with a way to give it back."""
+    composition = await invitation_message(session, row, contact, env)
+    links = composition.values.pop("rsvp_links")
+    composition.values.pop("accepted_count", None)
+    composition.values["decline_url"] = links["decline"]
+    buttons = composition.buttons[0][1:2] if composition.buttons else ()
+    return Composition(composition.values, buttons=(buttons,) if buttons else ())

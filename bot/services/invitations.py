@@ -137,8 +137,12 @@ async def record_answer(
     channel: str,
     now: datetime,
     chat_id: int | None = None,
+    policy: outbox.DeliveryPolicy | None = None,
 ) -> AnswerOutcome:
-    """Record yes / no / maybe from any channel: the one code path for every answer."""
+    """Record yes / no / maybe from any channel: the one code path for every answer.
+
+    With a delivery policy, whoever gets a freed place is told at once.
+    """
     invitation = await session.get(Invitation, invitation_id)
     if invitation is None or code not in ANSWERS:
         return AnswerOutcome("missing")
@@ -163,6 +167,17 @@ async def record_answer(
     promoted = None
     if was_accepted and wanted != "accepted":
         promoted = await _promote_first_waiting(session, event, now)
+        if promoted is not None and policy is not None:
+            await outbox.enqueue_everywhere(
+                session,
+                contact=promoted,
+                key=f"place:{event.id}:{promoted.id}:{now:%Y%m%dT%H%M%S}",
+                kind="event_place_freed",
+                now=now,
+                policy=policy,
+                event_id=event.id,
+                urgent=event.starts_at - now < timedelta(days=1),
+            )
     return AnswerOutcome("recorded", wanted, event, contact, promoted)
 
 

@@ -12,6 +12,7 @@ from bot.db.models import Contact, Event, Invitation, OutboxMessage
 from bot.services import outbox
 from bot.services.compose import ComposeEnv, Composition, builder
 from bot.services.invitation_messages import event_values, load_event, rsvp_links
+from bot.services.invitations import rsvp_closes
 
 KIND = "event_reminder"
 # Who is reminded: those coming and those still making up their mind.
@@ -83,6 +84,45 @@ async def send_agenda(
             params={"agenda": True},
         )
         queued += sum(r.status == "queued" for r in results)
+    return queued
+
+
+NUDGE = "event_nudge"
+# One nudge: three days before the reply deadline, but not sooner than two days after inviting.
+NUDGE_BEFORE = timedelta(days=3)
+NUDGE_NOT_BEFORE = timedelta(days=2)
+
+
+async def queue_nudges(
+    session: AsyncSession, *, now: datetime, policy: outbox.DeliveryPolicy
+) -> int:
+    """Queue the one nudge to people who have not answered, before the reply deadline."""
+    events = await session.scalars(
+        select(Event).where(Event.status.in_(("published", "changed")), Event.starts_at > now)
+    )
+    queued = 0
+    for event in events:
+        closes = rsvp_closes(event)
+        if now >= closes:
+            continue
+        rows = await session.execute(
+            select(Invitation, Contact)
+            .join(Contact, Contact.id == Invitation.contact_id)
+            .where(Invitation.event_id == event.id, Invitation.status == "invited")
+        )
+        for invitation, contact in rows.all():
+            if now < max(closes - NUDGE_BEFORE, invitation.invited_at + NUDGE_NOT_BEFORE):
+                continue
+            results = await outbox.enqueue_everywhere(
+                session,
+                contact=contact,
+                key=f"nudge:{event.id}:{contact.id}",
+                kind=NUDGE,
+                now=now,
+                policy=policy,
+                event_id=event.id,
+            )
+            queued += sum(r.status == "queued" for r in results)
     return queued
 
 

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 from bot.db.session import Database
 from bot.services.clock import Clock
 from bot.services.onboarding import Identity
+from bot.services.outbox import DeliveryPolicy
 from bot.telegram.texts import Texts
 
 
@@ -19,6 +20,7 @@ class Deps:
     texts: Texts
     clock: Clock
     default_language: str = "lv"
+    policy: DeliveryPolicy | None = None
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:

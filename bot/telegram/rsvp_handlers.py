@@ -44,6 +44,7 @@ async def rsvp_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             channel="telegram",
             now=d.clock.now(),
             chat_id=query.message.chat.id,
+            policy=d.policy,
         )
     language = outcome.contact.language if outcome.contact else "en"
     if outcome.verdict in ("not_yours", "missing"):

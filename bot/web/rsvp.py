@@ -23,6 +23,7 @@ from bot.services import invitations
 from bot.services.clock import Clock
 from bot.services.invitation_messages import event_values, load_event, read_rsvp, rsvp_links
 from bot.services.links import LinkError, Links
+from bot.services.outbox import DeliveryPolicy
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANGUAGES = ("lv", "et", "en")
@@ -34,6 +35,7 @@ class WebDeps:
     links: Links
     clock: Clock
     timezone: str = "Europe/Riga"
+    policy: DeliveryPolicy | None = None
 
 
 class Pages:
@@ -107,7 +109,12 @@ def rsvp_routes(deps: WebDeps) -> list[Route]:
             return pages.render("web_problem", language_of(request), 403, reason="invalid")
         async with deps.database.session_scope() as session:
             outcome = await invitations.record_answer(
-                session, invitation_id, code, channel="email", now=deps.clock.now()
+                session,
+                invitation_id,
+                code,
+                channel="email",
+                now=deps.clock.now(),
+                policy=deps.policy,
             )
             event = await load_event(session, outcome.event.id) if outcome.event else None
         language = outcome.contact.language if outcome.contact else language_of(request)
