@@ -20,6 +20,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy say when transactions begin (see _begin_immediate), not the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -35,11 +37,20 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def _begin_immediate(connection: Any) -> None:
+    # A deferred transaction that reads and then writes can fail at once with "database is
+    # locked" when another connection writes meanwhile (waiting could deadlock, so SQLite
+    # does not). Taking the write lock at BEGIN makes writers queue up on the busy timeout.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an async engine; SQLite gets WAL, foreign keys, a busy timeout and
+    transactions that take the write lock when they begin."""
     engine = create_async_engine(async_database_url(url), **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
