@@ -78,6 +78,7 @@ class SurveyRecipient(Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     reminded_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
 
 
 class SurveyResponse(Base):
@@ -96,6 +97,8 @@ class SurveyResponse(Base):
     status: Mapped[str] = mapped_column(String(20), default="in_progress")
     channel: Mapped[str | None] = mapped_column(String(20))
     current_position: Mapped[int] = mapped_column(Integer, default=0)
+    # Anonymous and unfinished only: a keyed hash that lets the person resume; cleared at the end.
+    respondent_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
