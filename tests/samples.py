@@ -558,3 +558,47 @@ SAMPLES["rsvp_digest"] = [
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
     }
 ]
+
+SAMPLES["survey_invitation"] = [
+    {
+        "contact_name": "Ilze Kalniņa",
+        "survey_title": _texts(
+            "Atgriezeniskā saite par vizīti",
+            "Tagasiside õppevisiidi kohta",
+            "Feedback on the visit",
+        ),
+        "event_title": SABILE_TALSI["title"],
+        "question_count": 5,
+        "anonymous": False,
+        "reminder": False,
+        "closes_on": date(2027, 7, 15),
+        "form_url": f"{BASE_URL}/s/Xk3vQ9aLm2",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Xk3vQ9aLm2",
+    },
+    {
+        "contact_name": "Kadri Tamm",
+        "survey_title": _texts(
+            "Atgriezeniskā saite par sanāksmi Valgā",
+            "Tagasiside Valga kohtumise kohta",
+            "Feedback on the Valga meeting",
+        ),
+        "event_title": None,
+        "question_count": 21,
+        "anonymous": True,
+        "reminder": True,
+        "closes_on": None,
+        "form_url": f"{BASE_URL}/s/Pq7rT2wZx8",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Pq7rT2wZx8",
+    },
+    {
+        "contact_name": "Mikko Virtanen",
+        "survey_title": _texts("Aptauja", "Küsitlus", "Survey"),
+        "event_title": VALGA["title"],
+        "question_count": 1,
+        "anonymous": False,
+        "reminder": False,
+        "closes_on": date(2027, 2, 11),
+        "form_url": f"{BASE_URL}/s/Hg5jK8lQw3",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Hg5jK8lQw3",
+    },
+]
