@@ -26,6 +26,7 @@ from bot.services import (  # noqa: F401  (each registers its send-time builder)
     invitation_messages,
     invite_messages,
     reminders,
+    survey_sending,
 )
 from bot.services.clock import Clock, SystemClock
 from bot.services.compose import Composer
@@ -131,15 +132,16 @@ class Service:
         self, sender: TelegramSender, database: Database
     ) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[None]] | None]:
         """Run the PTB Application: long polling, or a webhook fed by the web server."""
+        token = self.settings.telegram_token
+        assert token is not None
         deps = Deps(
             database,
             Texts(timezone=self.settings.timezone),
             self.clock,
             self.settings.default_language,
             policy(self.settings),
+            (self.settings.secret_key or token).get_secret_value(),
         )
-        token = self.settings.telegram_token
-        assert token is not None
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)
         await application.initialize()

@@ -602,3 +602,19 @@ SAMPLES["survey_invitation"] = [
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Hg5jK8lQw3",
     },
 ]
+
+for _page, _sets in {
+    "survey_question": [
+        {"position": 1, "total": 5, "text": "—", "kind": "rating", "required": True},
+        {"position": 3, "total": 5, "text": "—", "kind": "multiple_choice", "required": False},
+        {"position": 5, "total": 5, "text": "—", "kind": "text", "required": False},
+        {"position": 2, "total": 3, "text": "—", "kind": "text", "required": True},
+    ],
+    "survey_thanks": [{"lines": ["—", "—"]}, {"lines": []}],
+    "survey_closed": [{}],
+    "survey_finished": [{}],
+    "survey_stale": [{}],
+    "survey_too_long": [{"limit": 1000}, {"limit": 21}],
+    "survey_required": [{}],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

@@ -266,3 +266,87 @@ async def submit_form(
     response.channel = "email"
     await finish(session, response, recipient, now=now)
     return "saved", result
+
+
+async def contact_of(session: AsyncSession, chat_id: int) -> Any:
+    return await contact_of_chat(session, chat_id)
+
+
+async def recipient_of_response(
+    session: AsyncSession, response: SurveyResponse, secret: str
+) -> SurveyRecipient | None:
+    """Who a response belongs to: by contact when named, by the resume key when anonymous."""
+    if response.contact_id is not None:
+        return await session.scalar(
+            select(SurveyRecipient).where(
+                SurveyRecipient.survey_id == response.survey_id,
+                SurveyRecipient.contact_id == response.contact_id,
+                SurveyRecipient.event_id.is_(None)
+                if response.event_id is None
+                else SurveyRecipient.event_id == response.event_id,
+            )
+        )
+    candidates = await session.scalars(
+        select(SurveyRecipient).where(
+            SurveyRecipient.survey_id == response.survey_id,
+            SurveyRecipient.finished_at.is_(None),
+        )
+    )
+    for recipient in candidates:
+        if response.respondent_key and hmac.compare_digest(
+            respondent_key(secret, recipient), response.respondent_key
+        ):
+            return recipient
+    return None
+
+
+async def response_of_chat(
+    session: AsyncSession, response_id: int, chat_id: int, secret: str
+) -> tuple[SurveyResponse, SurveyRecipient] | None:
+    """The response and its recipient, only if they belong to this chat's contact."""
+    response = await session.get(SurveyResponse, response_id)
+    contact = await contact_of_chat(session, chat_id)
+    if response is None or contact is None:
+        return None
+    recipient = await recipient_of_response(session, response, secret)
+    if recipient is None or recipient.contact_id != contact.id:
+        return None
+    return response, recipient
+
+
+async def waiting_for_text(
+    session: AsyncSession, chat_id: int, secret: str, now: datetime
+) -> tuple[SurveyResponse, Step, str] | None:
+    """The open response of this chat whose current question wants typed text, if any."""
+    contact = await contact_of_chat(session, chat_id)
+    if contact is None:
+        return None
+    recipients = await session.scalars(
+        select(SurveyRecipient)
+        .where(SurveyRecipient.contact_id == contact.id, SurveyRecipient.finished_at.is_(None))
+        .order_by(SurveyRecipient.sent_at.desc())
+    )
+    for recipient in recipients:
+        if recipient.closes_at is not None and now >= recipient.closes_at:
+            continue
+        survey = await load_survey(session, recipient.survey_id)
+        if survey.anonymous:
+            response = await session.scalar(
+                select(SurveyResponse).where(
+                    SurveyResponse.respondent_key == respondent_key(secret, recipient)
+                )
+            )
+        else:
+            response = await session.scalar(
+                select(SurveyResponse).where(
+                    SurveyResponse.survey_id == survey.id,
+                    SurveyResponse.contact_id == contact.id,
+                    SurveyResponse.status == "in_progress",
+                )
+            )
+        if response is None:
+            continue
+        current = await step(session, response)
+        if current is not None and current.question.type == "text":
+            return response, current, contact.language
+    return None

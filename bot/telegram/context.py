@@ -21,6 +21,8 @@ class Deps:
     clock: Clock
     default_language: str = "lv"
     policy: DeliveryPolicy | None = None
+    # Keys anonymous survey responses to their (unfinished) respondents.
+    secret: str = "expertbot"
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:

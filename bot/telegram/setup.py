@@ -21,6 +21,7 @@ from bot.channels.ratelimit import RateLimiter
 from bot.telegram import onboarding_handlers as joining
 from bot.telegram import rsvp_handlers as rsvp
 from bot.telegram import self_handlers as mine
+from bot.telegram import survey_handlers as answering
 from bot.telegram.context import Deps
 from bot.telegram.replies import SharedLimiter
 
@@ -75,7 +76,15 @@ def add_handlers(app: Application) -> None:
             mine.privacy_pressed, pattern=r"^privacy:(export|delete|confirm|cancel)$"
         )
     )
+    app.add_handler(CallbackQueryHandler(answering.start_pressed, pattern=r"^survey:\d+:start$"))
+    app.add_handler(
+        CallbackQueryHandler(answering.step_pressed, pattern=r"^sv:\d+:\d+:(a|t|d|s|b)(:[\w-]+)?$")
+    )
     app.add_handler(ChatMemberHandler(mine.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Typed text answers an open survey question first (group -1); otherwise the help below.
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, answering.text_typed), group=-1
+    )
     app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED_MESSAGE, mine.fallback))
     app.add_error_handler(log_error)
 
