@@ -618,3 +618,80 @@ for _page, _sets in {
     "survey_required": [{}],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+_SURVEY_QUESTIONS = [
+    {
+        "key": "useful",
+        "type": "rating",
+        "text": _texts("Cik noderīga?", "Kui kasulik?", "How useful?"),
+        "required": True,
+        "scale": 5,
+        "max_length": None,
+        "options": [],
+    },
+    {
+        "key": "best",
+        "type": "single_choice",
+        "text": _texts("Kas bija labākais?", "Mis oli parim?", "What was best?"),
+        "required": True,
+        "scale": None,
+        "max_length": None,
+        "options": [{"id": "places", "text": _texts("Apmeklējumi", "Külastused", "Visits")}],
+    },
+    {
+        "key": "topics",
+        "type": "multiple_choice",
+        "text": _texts("Tēmas", "Teemad", "Topics"),
+        "required": False,
+        "scale": None,
+        "max_length": None,
+        "options": [{"id": "education", "text": _texts("Izglītība", "Haridus", "Education")}],
+    },
+    {
+        "key": "need",
+        "type": "yes_no",
+        "text": _texts("Vai vajag?", "Kas on vaja?", "Needed?"),
+        "required": True,
+        "scale": None,
+        "max_length": None,
+        "options": [],
+    },
+    {
+        "key": "next",
+        "type": "text",
+        "text": _texts("Ieteikumi", "Ettepanekud", "Suggestions"),
+        "required": False,
+        "scale": None,
+        "max_length": 1000,
+        "options": [],
+    },
+]
+_SURVEY_PAGE = {
+    "survey_title": _texts("Atgriezeniskā saite", "Tagasiside", "Feedback"),
+    "questions": _SURVEY_QUESTIONS,
+    "action": "/s/abc",
+    "confirm": "0f3a",
+}
+SAMPLES["page:web_survey"] = [
+    {
+        **_SURVEY_PAGE,
+        "event_title": VALGA["title"],
+        "anonymous": True,
+        "values": {},
+        "errors": {},
+        "editing": False,
+    },
+    {
+        **_SURVEY_PAGE,
+        "event_title": None,
+        "anonymous": False,
+        "values": {"useful": "4", "topics": ["education"], "next": "Vairāk laika"},
+        "errors": {"best": "required", "need": "invalid", "next": "too_long"},
+        "editing": True,
+    },
+]
+SAMPLES["page:web_survey_done"] = [
+    {"survey_title": _SURVEY_PAGE["survey_title"], "editable": True},
+    {"survey_title": _SURVEY_PAGE["survey_title"], "editable": False},
+]
+SAMPLES["page:web_problem"].append({"reason": "finished"})

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.db.models import Answer, Question, Survey, SurveyRecipient, SurveyResponse
+from bot.db.models import Answer, Contact, Question, Survey, SurveyRecipient, SurveyResponse
 from bot.services.onboarding import contact_of_chat
 
 DEFAULT_TEXT_LIMIT = 2000
@@ -247,9 +247,12 @@ async def submit_form(
     survey = await load_survey(session, recipient.survey_id)
     clean: dict[int, Any] = {}
     for question in survey.questions:
-        verdict, value = check(question, raw.get(question.key))
-        if verdict == "ok" and value in ("", [], None) and question.required:
-            verdict = "required"
+        given = raw.get(question.key)
+        if given in (None, "", []) or (isinstance(given, str) and not given.strip()):
+            if question.required:
+                result.errors[question.key] = "required"
+            continue
+        verdict, value = check(question, given)
         if verdict != "ok":
             result.errors[question.key] = verdict
         elif value not in ("", [], None):
@@ -350,3 +353,9 @@ async def waiting_for_text(
         if current is not None and current.question.type == "text":
             return response, current, contact.language
     return None
+
+
+async def contact_by_id(session: AsyncSession, contact_id: int) -> Any:
+    """The contact, unless erased."""
+    contact = await session.get(Contact, contact_id)
+    return contact if contact is not None and contact.erased_at is None else None
