@@ -13,6 +13,7 @@ from bot.cli.invite_cmd import invite
 from bot.cli.links_cmd import links, send_links
 from bot.cli.outbox_cmd import outbox_group
 from bot.cli.run_cmd import run
+from bot.cli.surveys_cmd import surveys
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +33,4 @@ main.add_command(run)
 main.add_command(outbox_group)
 main.add_command(events)
 events.add_command(invite)
+main.add_command(surveys)
