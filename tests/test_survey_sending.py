@@ -85,3 +85,17 @@ async def test_without_attendance_those_who_accepted_get_it_and_none_after_closi
         survey = await session.scalar(select(Survey))
         recipients = list(await session.scalars(select(SurveyRecipient)))
         assert survey is not None and len(recipients) == 1
+
+
+def test_surveys_send_by_hand_reaches_only_new_people(cli: object) -> None:
+    from tests.conftest import DATA, Cli
+
+    assert isinstance(cli, Cli)
+    cli("contacts", "import", str(DATA / "contacts.csv"))
+    cli("surveys", "load", str(DATA / "surveys" / "visit-feedback.yaml"))
+    first = cli("surveys", "send", "visit-feedback", "--country", "EE", "--role", "partner")
+    assert "sent to 2 new person(s) of 2 chosen" in first.output
+    again = cli("surveys", "send", "visit-feedback", "--country", "EE", "--role", "partner")
+    assert "sent to 0 new person(s)" in again.output
+    nobody = cli("surveys", "send", "visit-feedback")
+    assert nobody.exit_code == 1 and "--event ID" in nobody.output
