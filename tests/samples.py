@@ -695,3 +695,61 @@ SAMPLES["page:web_survey_done"] = [
     {"survey_title": _SURVEY_PAGE["survey_title"], "editable": False},
 ]
 SAMPLES["page:web_problem"].append({"reason": "finished"})
+
+_REC_TEXT = _texts(
+    "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
+    "Korraldada Valga ja Läti romade mediaatorite kogemuste vahetus.",
+    "Arrange an exchange of experience between Roma mediators in Valga and Latvia.",
+)
+SAMPLES["rec_digest"] = [
+    {
+        "contact_name": "Kadri Tamm",
+        "items": [
+            {"text": _REC_TEXT, "status_label": "—", "due_on": date(2027, 5, 31), "overdue": False},
+            {"text": _REC_TEXT, "status_label": "—", "due_on": date(2027, 1, 31), "overdue": True},
+            {"text": _REC_TEXT, "status_label": "—", "due_on": None, "overdue": False},
+        ],
+        "page_url": f"{BASE_URL}/t/Pq7rT2wZx8",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Pq7rT2wZx8",
+    }
+]
+SAMPLES["rec_escalation"] = [
+    {
+        "contact_name": "Sandra Jansone",
+        "items": [
+            {
+                "text": _REC_TEXT,
+                "owners": "Kadri Tamm, Līga Saulīte",
+                "status_label": "—",
+                "unanswered": 2,
+                "overdue": False,
+                "due_on": None,
+            },
+            {
+                "text": _REC_TEXT,
+                "owners": "Edgars Vītols",
+                "status_label": "—",
+                "unanswered": 0,
+                "overdue": True,
+                "due_on": date(2027, 1, 31),
+            },
+            {
+                "text": _REC_TEXT,
+                "owners": "Anneli Õunapuu",
+                "status_label": "—",
+                "unanswered": 21,
+                "overdue": True,
+                "due_on": date(2027, 1, 31),
+            },
+        ],
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
+    }
+]
+SAMPLES["rec_done"] = [
+    {
+        "contact_name": "Līga Saulīte",
+        "text": _REC_TEXT,
+        "by": "Kadri Tamm",
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Lg1sA2uL3t",
+    }
+]
