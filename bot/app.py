@@ -25,6 +25,7 @@ from bot.services import (  # noqa: F401  (each registers its send-time builder)
     answer_digest,
     invitation_messages,
     invite_messages,
+    rec_reminders,
     reminders,
     survey_sending,
 )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db.session import Database
-from bot.services import answer_digest, reminders, survey_sending
+from bot.services import answer_digest, rec_reminders, reminders, survey_sending
 from bot.services.clock import Clock
 from bot.services.outbox import DeliveryPolicy
 
@@ -32,6 +32,7 @@ class Ticker:
             count += await reminders.queue_nudges(session, now=now, policy=self.policy)
             count += await answer_digest.queue_due(session, now=now, policy=self.policy)
             count += await survey_sending.queue_due(session, now=now, policy=self.policy)
+            count += await rec_reminders.queue_due(session, now=now, policy=self.policy)
         if count:
             log.info("queued %d message(s): reminders, nudges, digests", count)
             self.queued()

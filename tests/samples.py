@@ -753,3 +753,12 @@ SAMPLES["rec_done"] = [
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Lg1sA2uL3t",
     }
 ]
+
+for _page, _sets in {
+    "rec_recorded": [{"status": "—"}],
+    "rec_closed": [{}],
+    "rec_comment_ask": [{}],
+    "rec_comment_saved": [{}],
+    "rec_comment_too_long": [{}],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

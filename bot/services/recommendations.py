@@ -120,6 +120,7 @@ async def record_update(
         )
     )
     rec.status, rec.updated_at = status, now
+    rec.escalated_at = None  # an answer restarts the wait before the coordinators hear
     for owner in rec.owners:
         if owner.contact_id == contact_id:
             owner.unanswered_reminders = 0

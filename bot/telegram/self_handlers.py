@@ -6,9 +6,11 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.channels.telegram import keyboard as inline
 from bot.db.models import Contact
 from bot.services import contacts as registry
 from bot.services import onboarding, selfservice
+from bot.services.rec_reminders import status_buttons
 from bot.telegram.context import Deps, deps, identity, keyboard
 from bot.telegram.onboarding_handlers import consent_keyboard
 
@@ -96,7 +98,12 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     for item in found:
         item["status"] = d.texts.label("statuses", item["status"], lang)
-    await _reply(update, d.texts.render("tasks", lang, tasks=found))
+    rows = tuple(
+        row
+        for number, item in enumerate(found, start=1)
+        for row in status_buttons(item["id"], number, lang)
+    )
+    await _reply(update, d.texts.render("tasks", lang, tasks=found), reply_markup=inline(rows))
 
 
 async def _consented(update: Update, d: Deps, contact: Contact) -> bool:

@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.ratelimit import RateLimiter
 from bot.telegram import onboarding_handlers as joining
+from bot.telegram import rec_handlers as tasks
 from bot.telegram import rsvp_handlers as rsvp
 from bot.telegram import self_handlers as mine
 from bot.telegram import survey_handlers as answering
@@ -78,10 +79,18 @@ def add_handlers(app: Application) -> None:
     )
     app.add_handler(CallbackQueryHandler(answering.start_pressed, pattern=r"^survey:\d+:start$"))
     app.add_handler(
+        CallbackQueryHandler(
+            tasks.status_pressed, pattern=r"^rec:\d+:(done|in_progress|not_started|comment)$"
+        )
+    )
+    app.add_handler(
         CallbackQueryHandler(answering.step_pressed, pattern=r"^sv:\d+:\d+:(a|t|d|s|b)(:[\w-]+)?$")
     )
     app.add_handler(ChatMemberHandler(mine.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     # Typed text answers an open survey question first (group -1); otherwise the help below.
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, tasks.comment_typed), group=-2
+    )
     app.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, answering.text_typed), group=-1
     )
