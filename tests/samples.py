@@ -762,3 +762,31 @@ for _page, _sets in {
     "rec_comment_too_long": [{}],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+SAMPLES["page:web_tasks"] = [
+    {
+        "items": [
+            {
+                "id": 1,
+                "text": _REC_TEXT,
+                "due_on": date(2027, 5, 31),
+                "status": "in_progress",
+                "comment": "",
+                "error": False,
+            },
+            {
+                "id": 2,
+                "text": _REC_TEXT,
+                "due_on": None,
+                "status": "not_started",
+                "comment": "",
+                "error": True,
+            },
+        ],
+        "choices": [{"value": "done", "label": "—"}, {"value": "in_progress", "label": "—"}],
+        "action": "/t/abc",
+        "confirm": "0f3a",
+    },
+    {"items": [], "choices": [], "action": "/t/abc", "confirm": "0f3a"},
+]
+SAMPLES["page:web_tasks_done"] = [{}]

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.web.rsvp import WebDeps, rsvp_routes
 from bot.web.survey_form import survey_routes
+from bot.web.tasks_page import tasks_routes
 
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
@@ -54,5 +55,5 @@ def build_web(
         Route(WEBHOOK_PATH, telegram, methods=["POST"]),
     ]
     if pages is not None:
-        routes += rsvp_routes(pages) + survey_routes(pages)
+        routes += rsvp_routes(pages) + survey_routes(pages) + tasks_routes(pages)
     return Starlette(routes=routes)
