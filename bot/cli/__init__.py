@@ -12,6 +12,7 @@ from bot.cli.events_cmd import events
 from bot.cli.invite_cmd import invite
 from bot.cli.links_cmd import links, send_links
 from bot.cli.outbox_cmd import outbox_group
+from bot.cli.recs_cmd import recs
 from bot.cli.run_cmd import run
 from bot.cli.survey_send_cmd import send as send_survey
 from bot.cli.surveys_cmd import surveys
@@ -36,3 +37,4 @@ main.add_command(events)
 events.add_command(invite)
 main.add_command(surveys)
 surveys.add_command(send_survey)
+main.add_command(recs)
