@@ -229,3 +229,25 @@ async def test_two_unanswered_reminders_bring_the_coordinators_one_message(
     clock.set(datetime(2027, 4, 1, 6, 0, tzinfo=UTC))
     await ticker.tick()
     assert (await kinds()).count("rec_escalation") == 1  # told once, not at every tick
+
+
+def test_when_the_coordinator_marks_done_the_owners_are_told(cli: object) -> None:
+    from bot.db.models import OutboxMessage
+    from tests.conftest import Cli, in_thread
+
+    assert isinstance(cli, Cli)
+    cli("contacts", "import", str(DATA / "contacts.csv"))
+    assert cli("recs", "load", str(DATA / "recommendations" / "valga-2020.yaml")).exit_code == 0
+    done = cli("recs", "set", "valga-2020-mediators", "done", "--comment", "Notika Jelgavā.")
+    assert done.exit_code == 0 and "closed, no more reminders" in done.output
+
+    async def told() -> list[tuple[str, int]]:
+        database = Database(cli.url)
+        try:
+            async with database.session_scope() as session:
+                rows = await session.execute(select(OutboxMessage.kind, OutboxMessage.contact_id))
+                return [(k, c) for k, c in rows.all()]
+        finally:
+            await database.dispose()
+
+    assert [k for k, _ in in_thread(told)] == ["rec_done", "rec_done"]

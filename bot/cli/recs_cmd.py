@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 import click
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import select
 
+from bot import app
 from bot.cli.common import State, console, errors, fail, pass_state, with_database
 from bot.db.models import Contact, Recommendation
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, REC_AREAS, REC_STATUSES
-from bot.services import contacts
+from bot.services import contacts, rec_reminders
 from bot.services import rec_registry as registry
 from bot.services.event_files import Problem
 from bot.services.rec_files import RecFile, RecFileError, RecSpec, read_rec_file
@@ -297,9 +299,25 @@ def set_(state: State, key: str, status: str, comment: str | None) -> None:
 
     async def work(database: Database) -> registry.SetResult:
         async with database.session_scope() as session:
-            return await registry.set_status(
+            result = await registry.set_status(
                 session, key, status, comment=comment, now=datetime.now(UTC), zone=zone
             )
+            if result.verdict == "recorded" and result.rec is not None and result.others:
+                # The owners hear it from the coordinator (the first one on record).
+                by = await session.scalar(
+                    select(Contact.name)
+                    .where(Contact.role == "coordinator", Contact.erased_at.is_(None))
+                    .order_by(Contact.id)
+                )
+                await rec_reminders.tell_done(
+                    session,
+                    result.rec,
+                    result.others,
+                    by or "—",
+                    now=datetime.now(UTC),
+                    policy=app.policy(state.settings),
+                )
+            return result
 
     result = with_database(state.settings, work)
     if result.verdict == "missing":
