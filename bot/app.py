@@ -142,6 +142,8 @@ class Service:
             self.settings.default_language,
             policy(self.settings),
             (self.settings.secret_key or token).get_secret_value(),
+            self.dispatcher.wake.set if self.dispatcher else None,
+            tuple(self.dispatcher.senders) if self.dispatcher else ("telegram",),
         )
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)

@@ -790,3 +790,25 @@ SAMPLES["page:web_tasks"] = [
     {"items": [], "choices": [], "action": "/t/abc", "confirm": "0f3a"},
 ]
 SAMPLES["page:web_tasks_done"] = [{}]
+
+for _page, _sets in {
+    "bc_ask": [{}],
+    "bc_audience": [{}],
+    "bc_preview": [
+        {
+            "text": "Sveiki! <b>Sanāksme</b> Valgā & Valkā.",
+            "audience": "—",
+            "counts": [{"channel": "Telegram", "language": "lv", "count": 2}],
+            "unreachable": 1,
+        },
+        {"text": "Tere!", "audience": "—", "counts": [], "unreachable": 0},
+    ],
+    "bc_progress": [{"done": 3, "total": 21}],
+    "bc_summary": [
+        {"sent": 20, "failed": 1, "skipped": 2, "reasons": ["Kadri Tamm: —"]},
+        {"sent": 1, "failed": 0, "skipped": 0, "reasons": []},
+    ],
+    "bc_cancelled": [{}],
+    "bc_nobody": [{}],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

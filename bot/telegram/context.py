@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -23,6 +24,9 @@ class Deps:
     policy: DeliveryPolicy | None = None
     # Keys anonymous survey responses to their (unfinished) respondents.
     secret: str = "expertbot"
+    # Tells the dispatcher that rows were queued now (instead of waiting for its poll).
+    wake: Callable[[], None] | None = None
+    channels: tuple[str, ...] = ("telegram", "email")  # the ones this process sends on
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:

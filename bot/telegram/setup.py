@@ -18,6 +18,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.ratelimit import RateLimiter
+from bot.telegram import coordinator_handlers as desk
 from bot.telegram import onboarding_handlers as joining
 from bot.telegram import rec_handlers as tasks
 from bot.telegram import rsvp_handlers as rsvp
@@ -53,6 +54,8 @@ def add_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, mine.in_group))
     app.add_handler(CommandHandler("start", joining.start, filters=private))
+    app.add_handler(CommandHandler("broadcast", desk.broadcast, filters=private))
+    app.add_handler(CallbackQueryHandler(desk.pressed, pattern=r"^bc:"))
     for name, handler in (
         ("help", mine.help_),
         ("language", mine.language),
@@ -88,6 +91,9 @@ def add_handlers(app: Application) -> None:
     )
     app.add_handler(ChatMemberHandler(mine.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     # Typed text answers an open survey question first (group -1); otherwise the help below.
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, desk.text_typed), group=-3
+    )
     app.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, tasks.comment_typed), group=-2
     )

@@ -1,0 +1,98 @@
+"""A coordinator broadcasts from the phone; anyone else sees only the ordinary help."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.db.models import Event, Invitation, Place
+from bot.db.session import Database
+from bot.sandbox import TelegramEmulator
+from bot.services import contacts as registry
+from bot.services.contact_rows import parse_rows, read_table
+from tests.conftest import DATA
+from tests.test_onboarding import Network, ilze
+
+
+@pytest.fixture
+async def net(sqlite_database: Database) -> AsyncIterator[Network]:
+    async with sqlite_database.session_scope() as session:
+        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
+        await registry.apply_import(session, await registry.plan_import(session, rows))
+    async with TelegramEmulator() as emulator:
+        network = Network(sqlite_database, emulator)
+        await network.start()
+        yield network
+        await network.close()
+
+
+async def valga(net: Network, *emails: str) -> None:
+    async with net.database.session_scope() as session:
+        event = Event(
+            slug="valga-2027",
+            kind="cross_border_meeting",
+            status="published",
+            title={"lv": "Sanāksme Valgā", "et": "Kohtumine Valgas"},
+            timezone="Europe/Tallinn",
+            starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
+            ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
+        )
+        event.places = [Place(position=0, name="Valga Vallavalitsus")]
+        session.add(event)
+        await session.flush()
+        for email in emails:
+            contact = await registry.find(session, email)
+            assert contact is not None
+            session.add(Invitation(event_id=event.id, contact_id=contact.id, status="accepted"))
+
+
+async def test_a_coordinator_broadcasts_to_the_valga_audience_and_gets_a_summary(
+    net: Network,
+) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    kadri = net.emulator.user(810, "Kadri", "Tamm", "kadrit", "et")
+    await net.joined(kadri, "kadri.tamm@valga.example")
+    await valga(net, "kadri.tamm@valga.example", "edgars.vitols@valka.example")
+    await sandra.send("/broadcast")
+    assert "Uzrakstiet ziņu" in ((await sandra.wait_for_message()).text or "")
+    await sandra.send("Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas.")
+    choice = await sandra.wait_for_message()
+    await sandra.press(choice, "Sanāksme Valgā")
+    await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
+    assert "Telegram, et: 1" in (choice.text or "")
+    assert "Nav sasniedzami: 1" in (choice.text or "")  # Edgars has only email, not set up here
+    await sandra.press(choice, "Sūtīt")
+    received = await kadri.wait_for_message(lambda m: "Puiestee" in (m.text or ""))
+    assert (
+        received.text == "Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas."
+    )
+    summary = await sandra.wait_for_message(lambda m: "Ziņa nosūtīta" in (m.text or ""), timeout=10)
+    assert "Nosūtītas: 1" in (summary.text or "") and "Izlaistas (bloķēts vai atteicies): 1" in (
+        summary.text or ""
+    )
+
+
+async def test_anyone_else_gets_the_ordinary_help_and_nothing_is_sent(net: Network) -> None:
+    user = ilze(net.emulator)
+    await net.joined(user, "ilze.kalnina@jelgava.example")
+    await user.send("/broadcast")
+    reply = (await user.wait_for_message()).text or ""
+    assert "Ko varu izdarīt" in reply and "broadcast" not in reply
+    await user.send("Visiem sveiki!")
+    assert "Komandu sarakstu" in ((await user.wait_for_message()).text or "")
+
+
+async def test_cancel_at_any_step_sends_nothing(net: Network) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await sandra.send("/broadcast")
+    await sandra.wait_for_message()
+    await sandra.send("Sveiki!")
+    choice = await sandra.wait_for_message()
+    await sandra.press(choice, "Visiem")
+    await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
+    await sandra.press(choice, "Atcelt")
+    await sandra.wait_for(lambda: "Nekas netika nosūtīts" in (choice.text or ""))
