@@ -812,3 +812,182 @@ for _page, _sets in {
     "bc_nobody": [{}],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+# The coordinator's report (bot/reports/templates/<lang>/report.html): a busy half-year with
+# counts that choose every plural form, events without attendance, a survey without ratings;
+# and an empty period.
+_REPORT_KINDS = (
+    "expert_meeting",
+    "good_practice_visit",
+    "seminar",
+    "workshop",
+    "mediator_training",
+    "cross_border_meeting",
+)
+SAMPLES["page:report"] = [
+    {
+        "start": date(2027, 1, 1),
+        "end": date(2027, 6, 30),
+        "people": 121,
+        "by_group": {
+            "municipality": 75,
+            "state_institution": 15,
+            "roma_representative": 21,
+            "ngo": 2,
+            "international": 1,
+            "other": 0,
+            "unspecified": 11,
+        },
+        "countries": [
+            {"code": "LV", "name": "Latvija", "people": 98},
+            {"code": "EE", "name": "Igaunija", "people": 21},
+            {"code": "DE", "name": "Vācija", "people": 2},
+        ],
+        "kinds": {
+            "expert_meeting": {"events": 2, "participants": 41},
+            "good_practice_visit": {"events": 1, "participants": 21},
+            "seminar": {"events": 1, "participants": 11},
+            "workshop": {"events": 0, "participants": 0},
+            "mediator_training": {"events": 1, "participants": 1},
+            "cross_border_meeting": {"events": 1, "participants": 22},
+        },
+        "kind_events": {
+            "expert_meeting": 2,
+            "good_practice_visit": 1,
+            "seminar": 1,
+            "workshop": 0,
+            "mediator_training": 1,
+            "cross_border_meeting": 1,
+        },
+        "events_total": 6,
+        "participants_total": 96,
+        "events": {
+            "expert_meeting": [
+                {
+                    "title": "Reģionālo ekspertu sanāksme par romu bērnu izglītības atbalstu Jelgavas valstspilsētā un Jēkabpils novadā",
+                    "day": date(2027, 3, 18),
+                    "participants": 21,
+                    "by_attendance": True,
+                },
+                {
+                    "title": "Ekspertu diskusija par romu integrācijas politikas koordināciju",
+                    "day": date(2027, 4, 22),
+                    "participants": 20,
+                    "by_attendance": False,
+                },
+            ],
+            "good_practice_visit": [
+                {
+                    "title": "Labās prakses vizīte Viļakas pamatskolā un Maltas vidusskolā",
+                    "day": date(2027, 1, 26),
+                    "participants": 21,
+                    "by_attendance": True,
+                },
+            ],
+            "seminar": [
+                {
+                    "title": "Romu mediatoru pieredzes apmaiņas seminārs",
+                    "day": date(2027, 5, 12),
+                    "participants": 11,
+                    "by_attendance": False,
+                },
+            ],
+            "workshop": [],
+            "mediator_training": [
+                {
+                    "title": "Komunikācijas kompetence: kā sarunāties, saprasties un sadarboties",
+                    "day": date(2027, 6, 3),
+                    "participants": 1,
+                    "by_attendance": True,
+                },
+            ],
+            "cross_border_meeting": [
+                {
+                    "title": "Latvijas un Igaunijas ekspertu sanāksme par romu integrāciju Valgā",
+                    "day": date(2027, 2, 4),
+                    "participants": 22,
+                    "by_attendance": True,
+                },
+            ],
+        },
+        "without_attendance": 2,
+        "mediators": 4,
+        "mediator_places": [
+            {"municipality": "Jelgava", "count": 2},
+            {"municipality": "Ventspils", "count": 1},
+            {"municipality": None, "count": 1},
+        ],
+        "surveys": [
+            {
+                "title": "Atgriezeniskā saite par sanāksmi Valgā",
+                "responses": 21,
+                "mean": "4,33",
+                "scale": 5,
+            },
+            {
+                "title": "Atgriezeniskā saite par labās prakses vizīti Viļakā",
+                "responses": 1,
+                "mean": None,
+                "scale": None,
+            },
+        ],
+        "recommendations": {"not_started": 2, "in_progress": 11, "done": 1, "dropped": 0},
+        "recommendations_total": 14,
+    },
+    {
+        "start": date(2027, 7, 1),
+        "end": date(2027, 7, 31),
+        "people": 0,
+        "by_group": {
+            group: 0
+            for group in (
+                "municipality",
+                "state_institution",
+                "roma_representative",
+                "ngo",
+                "international",
+                "other",
+                "unspecified",
+            )
+        },
+        "countries": [],
+        "kinds": {kind: {"events": 0, "participants": 0} for kind in _REPORT_KINDS},
+        "kind_events": dict.fromkeys(_REPORT_KINDS, 0),
+        "events_total": 0,
+        "participants_total": 0,
+        "events": {kind: [] for kind in _REPORT_KINDS},
+        "without_attendance": 0,
+        "mediators": 0,
+        "mediator_places": [],
+        "surveys": [],
+        "recommendations": {"not_started": 0, "in_progress": 0, "done": 0, "dropped": 0},
+        "recommendations_total": 0,
+    },
+]
+
+for _page, _sets in {
+    "coord_usage": [{"usage": "/rsvps valga-2027"}],
+    "coord_missing": [{"key": "valga-2072"}],
+    "coord_rsvps": [
+        {"title": "—", "groups": [{"label": "—", "names": ["Kadri Tamm", "Ilze Kalniņa"]}]},
+        {"title": "—", "groups": []},
+    ],
+    "coord_results": [{"title": "—", "finished": 3, "sent": 21, "lines": ["— 4.5"]}],
+    "coord_recs": [
+        {"overdue": ["valga-2020-delegate (2027-01-31)"], "updates": ["valga-2020-mediators: —"]},
+        {"overdue": [], "updates": []},
+    ],
+    "coord_stats": [
+        {
+            "contacts": 20,
+            "telegram": 4,
+            "email": 18,
+            "events": 3,
+            "open_recs": 4,
+            "queued": 0,
+            "failed": 1,
+        }
+    ],
+    "coord_invited": [{"title": "—", "count": 2, "already": 0}],
+}.items():
+    SAMPLES[f"page:{_page}"] = _sets

@@ -96,3 +96,26 @@ async def test_cancel_at_any_step_sends_nothing(net: Network) -> None:
     await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
     await sandra.press(choice, "Atcelt")
     await sandra.wait_for(lambda: "Nekas netika nosūtīts" in (choice.text or ""))
+
+
+async def test_coordinator_commands_show_answers_stats_and_invite(net: Network) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await valga(net, "kadri.tamm@valga.example", "edgars.vitols@valka.example")
+    await sandra.send("/rsvps valga-2027")
+    rsvps = (await sandra.wait_for_message()).text or ""
+    assert "Sanāksme Valgā" in rsvps and "Piedalīšos: 2" in rsvps and "Kadri Tamm" in rsvps
+    await sandra.send("/rsvps")
+    assert "Lietojums: /rsvps valga-2027" in ((await sandra.wait_for_message()).text or "")
+    await sandra.send("/stats")
+    assert "Kontakti: 20" in ((await sandra.wait_for_message()).text or "")
+    await sandra.send("/recs")
+    assert "Nokavēti ieteikumi" in ((await sandra.wait_for_message()).text or "")
+    # The event names no audience: everyone reachable who has the texts in their language.
+    await sandra.send("/invite valga-2027")
+    reply = await sandra.wait_for_message(lambda m: "jauni dalībnieki" in (m.text or ""))
+    assert "uzaicināti 15 jauni dalībnieki; 2 jau bija uzaicināti" in (reply.text or "")
+    expert = ilze(net.emulator)
+    await net.joined(expert, "ilze.kalnina@jelgava.example")
+    await expert.send("/stats")
+    assert "Ko varu izdarīt" in ((await expert.wait_for_message()).text or "")

@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.ratelimit import RateLimiter
 from bot.telegram import coordinator_handlers as desk
+from bot.telegram import desk_commands
 from bot.telegram import onboarding_handlers as joining
 from bot.telegram import rec_handlers as tasks
 from bot.telegram import rsvp_handlers as rsvp
@@ -55,6 +56,14 @@ def add_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, mine.in_group))
     app.add_handler(CommandHandler("start", joining.start, filters=private))
     app.add_handler(CommandHandler("broadcast", desk.broadcast, filters=private))
+    for name, command in (
+        ("invite", desk_commands.invite),
+        ("rsvps", desk_commands.rsvps),
+        ("results", desk_commands.survey_results),
+        ("recs", desk_commands.recs),
+        ("stats", desk_commands.stats),
+    ):
+        app.add_handler(CommandHandler(name, command, filters=private))
     app.add_handler(CallbackQueryHandler(desk.pressed, pattern=r"^bc:"))
     for name, handler in (
         ("help", mine.help_),
