@@ -9,6 +9,7 @@ from bot.cli.config_cmd import config
 from bot.cli.contacts_cmd import contacts
 from bot.cli.db_cmd import db
 from bot.cli.events_cmd import events
+from bot.cli.export_cmd import export, report
 from bot.cli.invite_cmd import invite
 from bot.cli.links_cmd import links, send_links
 from bot.cli.outbox_cmd import outbox_group
@@ -38,3 +39,5 @@ events.add_command(invite)
 main.add_command(surveys)
 surveys.add_command(send_survey)
 main.add_command(recs)
+main.add_command(export)
+main.add_command(report)
