@@ -23,6 +23,7 @@ from bot.scheduler import Ticker
 from bot.scheduler import start as start_scheduler
 from bot.services import (  # noqa: F401  (each registers its send-time builder)
     answer_digest,
+    coordinator_digest,
     invitation_messages,
     invite_messages,
     rec_reminders,
@@ -121,7 +122,13 @@ class Service:
             else:
                 sink = None
             await stack.enter_async_context(self._web(sink, database))
-            self.ticker = Ticker(database, self.clock, policy(self.settings), dispatcher.wake.set)
+            self.ticker = Ticker(
+                database,
+                self.clock,
+                policy(self.settings),
+                dispatcher.wake.set,
+                self.settings.digest_time,
+            )
             scheduler = start_scheduler(self.ticker)
             stack.callback(scheduler.shutdown, wait=False)
             self.ready.set()

@@ -31,6 +31,7 @@ FIXES: dict[str, str] = {
     "telegram_bot_username": "use the bot's username without @, e.g. ekspertu_tikls_bot",
     "invite_days": "use a number of days between 1 and 365",
     "telegram_webhook": "use true or false",
+    "digest_time": "use a local time such as 08:00",
 }
 
 
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     telegram_webhook: bool = False
     invite_days: int = Field(default=30, ge=1, le=365)
+    digest_time: time = time(8, 0)
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"

@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db.session import Database
-from bot.services import answer_digest, rec_reminders, reminders, survey_sending
+from bot.services import (
+    answer_digest,
+    coordinator_digest,
+    rec_reminders,
+    reminders,
+    survey_sending,
+)
 from bot.services.clock import Clock
 from bot.services.outbox import DeliveryPolicy
 
@@ -23,6 +29,7 @@ class Ticker:
     clock: Clock
     policy: DeliveryPolicy
     queued: Callable[[], None] = lambda: None
+    digest_time: time = time(8, 0)
 
     async def tick(self) -> int:
         """Queue whatever has come due; a process that was down catches up here."""
@@ -33,6 +40,9 @@ class Ticker:
             count += await answer_digest.queue_due(session, now=now, policy=self.policy)
             count += await survey_sending.queue_due(session, now=now, policy=self.policy)
             count += await rec_reminders.queue_due(session, now=now, policy=self.policy)
+            count += await coordinator_digest.queue_due(
+                session, now=now, policy=self.policy, at=self.digest_time
+            )
         if count:
             log.info("queued %d message(s): reminders, nudges, digests", count)
             self.queued()

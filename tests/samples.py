@@ -991,3 +991,22 @@ for _page, _sets in {
     "coord_invited": [{"title": "—", "count": 2, "already": 0}],
 }.items():
     SAMPLES[f"page:{_page}"] = _sets
+
+SAMPLES["coordinator_digest"] = [
+    {
+        "contact_name": "Sandra Jansone",
+        "answers": 21,
+        "surveys": 1,
+        "recs": 2,
+        "problems": ["Kadri Tamm: Telegram — 403", "gone@valga.example: 550"],
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
+    },
+    {
+        "contact_name": "Sandra Jansone",
+        "answers": 0,
+        "surveys": 11,
+        "recs": 0,
+        "problems": [],
+        "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
+    },
+]

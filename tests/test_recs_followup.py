@@ -251,3 +251,57 @@ def test_when_the_coordinator_marks_done_the_owners_are_told(cli: object) -> Non
             await database.dispose()
 
     assert [k for k, _ in in_thread(told)] == ["rec_done", "rec_done"]
+
+
+async def test_the_daily_digest_comes_once_after_its_hour_and_never_when_nothing_is_new(
+    sqlite_database: Database,
+) -> None:
+    from datetime import time
+
+    from bot.db.models import Event, Invitation, InvitationAnswer, OutboxMessage
+
+    async with sqlite_database.session_scope() as session:
+        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
+        await registry.apply_import(session, await registry.plan_import(session, rows))
+        kadri = await registry.find(session, "kadri.tamm@valga.example")
+        assert kadri is not None
+        event = Event(
+            slug="valga-2027",
+            kind="cross_border_meeting",
+            status="published",
+            title={"lv": "Sanāksme"},
+            starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
+            ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
+        )
+        session.add(event)
+        await session.flush()
+        invitation = Invitation(event_id=event.id, contact_id=kadri.id, status="accepted")
+        session.add(invitation)
+        await session.flush()
+        session.add(
+            InvitationAnswer(
+                invitation_id=invitation.id,
+                status="accepted",
+                channel="telegram",
+                recorded_at=datetime(2027, 1, 11, 20, 0, tzinfo=UTC),
+            )
+        )
+
+    async def digests() -> int:
+        async with sqlite_database.session_scope() as session:
+            found = await session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.kind == "coordinator_digest")
+            )
+            return len(list(found))
+
+    clock = ManualClock(datetime(2027, 1, 12, 5, 59, tzinfo=UTC))  # 07:59 in Riga
+    ticker = Ticker(sqlite_database, clock, POLICY, digest_time=time(8, 0))
+    await ticker.tick()
+    assert await digests() == 0
+    clock.set(datetime(2027, 1, 12, 6, 0, tzinfo=UTC))
+    await ticker.tick()
+    await ticker.tick()
+    assert await digests() == 1
+    clock.set(datetime(2027, 1, 13, 6, 5, tzinfo=UTC))  # the next morning: nothing new
+    await ticker.tick()
+    assert await digests() == 1
