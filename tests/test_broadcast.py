@@ -119,3 +119,22 @@ async def test_coordinator_commands_show_answers_stats_and_invite(net: Network) 
     await net.joined(expert, "ilze.kalnina@jelgava.example")
     await expert.send("/stats")
     assert "Ko varu izdarīt" in ((await expert.wait_for_message()).text or "")
+
+
+async def test_export_sends_the_workbook_to_a_coordinator_only(net: Network) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await sandra.send("/export")
+    document = await sandra.wait_for_message(lambda m: m.document is not None)
+    assert document.document is not None and document.document.file_name.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(document.document.data))
+    contacts = workbook["contacts"] if "contacts" in workbook.sheetnames else workbook.worksheets[0]
+    assert any("Līga Saulīte" in str(c.value) for row in contacts.iter_rows() for c in row)
+    expert = ilze(net.emulator)
+    await net.joined(expert, "ilze.kalnina@jelgava.example")
+    await expert.send("/export")
+    assert "Ko varu izdarīt" in ((await expert.wait_for_message()).text or "")

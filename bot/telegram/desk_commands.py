@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
 from bot.db.models import (
@@ -21,7 +23,7 @@ from bot.db.models import (
 )
 from bot.rendering import label
 from bot.services import events as event_registry
-from bot.services import invitations, onboarding
+from bot.services import exports, invitations, onboarding
 from bot.services.audience import Audience
 from bot.services.invitation_messages import load_event
 from bot.services.recommendations import OPEN
@@ -191,3 +193,23 @@ async def stats(d: Deps, session: Any, language: str, args: list[str]) -> str:
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "failed")
         ),
     )
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the coordinator's workbook (every sheet of `expertbot export`) as a document."""
+    d, message = deps(context), update.effective_message
+    assert message is not None
+    async with d.database.session_scope() as session:
+        coordinator = await onboarding.is_coordinator(session, message.chat_id)
+        sheets = (
+            await exports.collect(session, exports.Scope(zone=d.texts.zone)) if coordinator else []
+        )
+    if coordinator is None:
+        await help_(update, context)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"expertbot-{d.clock.now():%Y-%m-%d}.xlsx"
+        exports.write_workbook(path, sheets)
+        await context.bot.send_document(
+            message.chat_id, InputFile(path.read_bytes(), filename=path.name)
+        )

@@ -62,6 +62,7 @@ def add_handlers(app: Application) -> None:
         ("results", desk_commands.survey_results),
         ("recs", desk_commands.recs),
         ("stats", desk_commands.stats),
+        ("export", desk_commands.export),
     ):
         app.add_handler(CommandHandler(name, command, filters=private))
     app.add_handler(CallbackQueryHandler(desk.pressed, pattern=r"^bc:"))
