@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -247,7 +247,8 @@ async def test_the_coordinator_gets_one_digest_of_new_answers_at_most_hourly(
                 session, invitation.id, code, channel="telegram", now=answered
             )
     clock = ManualClock(answered + timedelta(minutes=30))
-    ticker = Ticker(sqlite_database, clock, POLICY)
+    # The daily overview (its own test) is set late here so that only the hourly digest counts.
+    ticker = Ticker(sqlite_database, clock, POLICY, digest_time=time(23, 59))
     assert await ticker.tick() == 1
     assert await ticker.tick() == 0  # within the hour: nothing more
     clock.advance(timedelta(hours=2))
