@@ -138,3 +138,16 @@ async def test_export_sends_the_workbook_to_a_coordinator_only(net: Network) -> 
     await net.joined(expert, "ilze.kalnina@jelgava.example")
     await expert.send("/export")
     assert "Ko varu izdarīt" in ((await expert.wait_for_message()).text or "")
+
+
+async def test_results_shows_a_surveys_aggregates(net: Network) -> None:
+    from tests.test_survey_telegram import make_survey
+
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await make_survey(net.database)
+    await sandra.send("/results visit-feedback")
+    shown = (await sandra.wait_for_message()).text or ""
+    assert "Atgriezeniskā saite" in shown and "Aizpildījuši: 0 no 0" in shown
+    await sandra.send("/results nothing-like-it")
+    assert "Nav atrasts: nothing-like-it" in ((await sandra.wait_for_message()).text or "")
