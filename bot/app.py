@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.routing import BaseRoute
 from telegram import Update
 
 from bot.channels.email import EmailSender, SmtpConfig
@@ -94,6 +95,8 @@ class Service:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     dispatcher: Dispatcher | None = None
     ticker: Ticker | None = None
+    routes: list[BaseRoute] = field(default_factory=list)  # more web pages (the playground)
+    database: Database | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -101,7 +104,7 @@ class Service:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-        database = Database(self.settings.database_url)
+        database = self.database = Database(self.settings.database_url)
         channels = senders(self.settings)
         dispatcher = Dispatcher(
             database,
@@ -205,7 +208,7 @@ class Service:
             if signer
             else None
         )
-        web = build_web(webhook=sink, webhook_token=token, pages=pages)
+        web = build_web(webhook=sink, webhook_token=token, pages=pages, extra=self.routes)
         server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
         await server.start()
         log.info("web pages on http://%s:%s", self.settings.web_host, server.port)

@@ -1,77 +1,114 @@
-"""`expertbot run`: start the service."""
+"""`expertbot run`: start the service, or the offline playground when there are no credentials."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from pathlib import Path
+import os
+import sys
+import webbrowser
 
 import click
-from rich.table import Table
+from rich.panel import Panel
 
 from bot import app, logsetup
-from bot.cli.common import State, console, pass_state, with_database
+from bot.cli.common import State, console, fail, pass_state, with_database
+from bot.config import Settings
 from bot.db import migrate
 from bot.db.session import Database
-from bot.services import contacts as registry
-from bot.services import events
-from bot.services.audience import Audience, select_contacts
-from bot.services.contact_rows import parse_rows, read_table
-from bot.services.event_files import read_event_file
+from bot.playground.runtime import Playground
+from bot.services import demo
+from bot.services.clock import ShiftedClock
 
-DEMO_CONTACTS = Path(__file__).resolve().parents[1] / "demo" / "contacts.csv"
-DEMO_EVENTS = DEMO_CONTACTS.parent / "events"
 log = logging.getLogger("expertbot")
+SANDBOX = (
+    "mode: sandbox (no Telegram token and no SMTP host): Telegram and email are simulated "
+    "in this process; nothing leaves this machine"
+)
+
+
+def describe_mode(settings: Settings) -> str:
+    if settings.sandbox:
+        return SANDBOX
+    channels = [
+        name
+        for name, on in (("Telegram", settings.telegram_token), ("email", settings.smtp_host))
+        if on
+    ]
+    return f"mode: live: sending by {' and '.join(channels)}"
 
 
 @click.command()
+@click.option(
+    "--demo", is_flag=True, help="Load the invented demo network first (sandbox, empty database)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the playground in a browser.")
 @pass_state
-def run(state: State) -> None:
-    """Migrate the database and start the service (sandbox without credentials)."""
+def run(state: State, demo: bool, no_browser: bool) -> None:
+    """Migrate the database and start the service; without credentials, the playground."""
     settings = state.settings
-    mode = "sandbox: no Telegram token and no SMTP host, nothing leaves this machine"
-    console.print(f"[bold]expertbot[/] mode: {mode if settings.sandbox else 'live'}")
+    logsetup.configure(app.secrets(settings))
+    if demo and not settings.sandbox:
+        fail(
+            "--demo is for the sandbox only: the demo's invented people must never get real "
+            "messages. Unset EXPERTBOT_TELEGRAM_TOKEN and EXPERTBOT_SMTP_HOST to try it."
+        )
+    log.info(describe_mode(settings))
     migrate.upgrade(settings.database_url)
     console.print(f"Database ready: {settings.masked()['EXPERTBOT_DATABASE_URL']}")
-
-    async def work(database: Database) -> tuple[str, list[registry.Contact]]:
-        async with database.session_scope() as session:
-            people = await select_contacts(session, Audience())
-            note = ""
-            if not people and settings.sandbox:
-                plan = await registry.plan_import(
-                    session, parse_rows(read_table(DEMO_CONTACTS)).rows
-                )
-                await registry.apply_import(session, plan)
-                for path in sorted(DEMO_EVENTS.glob("*.yaml")):
-                    await events.load_event(session, read_event_file(path))
-                note = (
-                    f"Empty database: loaded the demo network ({plan.summary}) "
-                    f"and {len(list(DEMO_EVENTS.glob('*.yaml')))} events."
-                )
-                people = await select_contacts(session, Audience())
-            return note, people
-
-    note, people = with_database(settings, work)
-    if note:
-        console.print(note)
-    console.print(f"{len(people)} contact(s) in the registry. See them: expertbot contacts list")
-    if settings.sandbox:
-        groups = Counter(c.stakeholder_group or "other" for c in people)
-        table = Table("stakeholder group", "people", title="The network")
-        for group, count in groups.most_common():
-            table.add_row(group, str(count))
-        console.print(table)
-        console.print(
-            "Try: expertbot events list · expertbot events show sabile-talsi-2027 · "
-            "expertbot events invite valga-2027 --dry-run"
-        )
-        console.print(
-            "To send for real, set EXPERTBOT_TELEGRAM_TOKEN and/or EXPERTBOT_SMTP_HOST "
-            "(see README, Settings) and run again."
-        )
+    if not settings.sandbox:
+        log.info("sending queued messages; stop with Ctrl+C or SIGTERM")
+        asyncio.run(app.Service(settings).run())
         return
-    logsetup.configure(app.secrets(settings))
-    log.info("live mode: sending queued messages; stop with Ctrl+C or SIGTERM")
-    asyncio.run(app.Service(settings).run())
+    clock = ShiftedClock()
+    _load_demo_if_empty(settings, clock, explicit=demo)
+    playground = Playground(settings, clock, on_ready=lambda p: _ready(p, not no_browser))
+    asyncio.run(playground.run())
+    console.print("Playground stopped. The database keeps what happened; run again to go on.")
+
+
+def _load_demo_if_empty(settings: Settings, clock: ShiftedClock, *, explicit: bool) -> None:
+    async def work(database: Database) -> demo.DemoSummary | None:
+        async with database.session_scope() as session:
+            if not await demo.is_empty(session):
+                return None
+            return await demo.load_demo(session, now=clock.now())
+
+    loaded = with_database(settings, work)
+    if loaded is None:
+        if explicit:
+            console.print(
+                "The database already has contacts, so the demo was not loaded; the playground "
+                "shows what is there. For a fresh demo, point EXPERTBOT_DATABASE_URL at a new file."
+            )
+        return
+    console.print(
+        f"Empty database: loaded the demo network ({loaded.contacts}), "
+        f"{len(loaded.events)} events, {len(loaded.surveys)} survey(s) and "
+        f"{loaded.recommendations} recommendations."
+    )
+
+
+def _ready(playground: Playground, browser: bool) -> None:
+    people = len(playground.users)
+    console.print(
+        Panel.fit(
+            f"[bold]Open {playground.url}/[/] in a browser.\n"
+            f"Every contact's Telegram chat ({people} on Telegram) and mailbox, the coordinator's "
+            "view and a time control.\nNothing leaves this machine. Stop with Ctrl+C.",
+            title="expertbot playground",
+            border_style="yellow",
+        )
+    )
+    log.info("playground on %s/", playground.url)
+    if browser and _graphical():
+        webbrowser.open(f"{playground.url}/")
+
+
+def _graphical() -> bool:
+    """A terminal on a desktop: webbrowser would otherwise start a text browser in it."""
+    if not sys.stdout.isatty():
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -10,6 +10,8 @@ import asyncio
 import email
 import email.policy
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -24,6 +26,7 @@ class Received:
     sender: str
     recipients: list[str]
     raw: bytes
+    at: float = 0.0  # when it arrived, by the server's clock (seconds since the epoch)
 
     @property
     def message(self) -> EmailMessage:
@@ -77,7 +80,8 @@ class _Handler:
             return "451 4.3.0 dropped"
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode()
-        self.server.received(Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw))
+        sender, recipients = envelope.mail_from or "", list(envelope.rcpt_tos)
+        self.server.received(Received(sender, recipients, raw, self.server.now()))
         return "250 2.0.0 Message accepted"
 
 
@@ -93,7 +97,9 @@ class MailServer:
         require_starttls: bool = False,
         implicit_tls: bool = False,
         logins: dict[str, str] | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
+        self.now = now
         self.implicit_tls = implicit_tls
         self.host = host
         self.port = port
@@ -121,6 +127,16 @@ class MailServer:
                 self._arrived.wait_for(lambda: len(self.messages) >= count), timeout
             )
         return self.messages
+
+    async def wait_for_address(
+        self, address: str, count: int = 1, timeout: float = 5.0
+    ) -> list[EmailMessage]:
+        """Wait until at least `count` messages have reached one address."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.mailbox(address)) >= count), timeout
+            )
+        return self.mailbox(address)
 
     def mailbox(self, address: str) -> list[EmailMessage]:
         """Every message delivered to one address, oldest first."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -188,7 +187,7 @@ class MessagingMethods:
         return message.to_api(chat.to_api())
 
     def _edited(self, chat: Chat, message: ChatMessage) -> dict[str, Any]:
-        message.edit_date = int(time.time())
+        message.edit_date = int(self.state.now())
         return self._posted(chat, message)
 
     def _editable(self, params: dict[str, Any]) -> tuple[Chat, ChatMessage]:

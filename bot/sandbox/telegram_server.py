@@ -52,13 +52,14 @@ class TelegramEmulator:
         latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.token = token or f"7000000001:{secrets.token_urlsafe(26)}"
         self.bot_id = int(self.token.split(":", 1)[0])
         self.bot_username = bot_username
         self.latency = latency  # seconds added to every request
         self.spec = load_spec()
-        self.state = EmulatorState(_bot_user(self.bot_id, bot_name, bot_username))
+        self.state = EmulatorState(_bot_user(self.bot_id, bot_name, bot_username), now)
         self.updates = UpdateQueue(self.state.signal)
         self.webhook = Webhook(self.updates)
         self.limiter = RateLimiter(limits or RateLimits())

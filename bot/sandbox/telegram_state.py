@@ -174,6 +174,7 @@ class Chat:
     title: str | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     menu_button: dict[str, Any] | None = None
+    now: Callable[[], float] = field(default=time.time, repr=False)  # the date new messages get
 
     def to_api(self) -> dict[str, Any]:
         """Return the Bot API Chat object."""
@@ -199,7 +200,7 @@ class Chat:
     def add(self, **fields: Any) -> ChatMessage:
         """Append a new message with the next message id."""
         message = ChatMessage(
-            message_id=len(self.messages) + 1, chat_id=self.id, date=int(time.time()), **fields
+            message_id=len(self.messages) + 1, chat_id=self.id, date=int(self.now()), **fields
         )
         self.messages.append(message)
         return message
@@ -220,8 +221,10 @@ class CallbackQuery:
 class EmulatorState:
     """The world the emulated Bot API acts on."""
 
-    def __init__(self, bot: dict[str, Any]) -> None:
+    def __init__(self, bot: dict[str, Any], now: Callable[[], float] = time.time) -> None:
         self.bot = bot
+        self.now = now
+        self.version = 0  # grows with every change, for pollers
         self.signal = Signal()
         self.users: dict[int, TelegramUser] = {}
         self.chats: dict[int, Chat] = {}
@@ -233,18 +236,22 @@ class EmulatorState:
 
     def changed(self) -> None:
         """Record that the state changed, waking waiters."""
+        self.version += 1
         self.signal.fire()
 
     def add_user(self, user: TelegramUser) -> Chat:
         """Register a user and their private chat with the bot."""
         self.users[user.id] = user
-        chat = self.chats.setdefault(user.id, Chat(id=user.id, type="private", user=user))
+        chat = self.chats.setdefault(
+            user.id, Chat(id=user.id, type="private", user=user, now=self.now)
+        )
         chat.user = user
         return chat
 
     def add_group(self, chat_id: int, title: str) -> Chat:
         """Register a group chat the bot is a member of."""
-        return self.chats.setdefault(chat_id, Chat(id=chat_id, type="group", title=title))
+        group = Chat(id=chat_id, type="group", title=title, now=self.now)
+        return self.chats.setdefault(chat_id, group)
 
     def store_file(self, data: bytes, file_name: str | None, mime_type: str | None) -> StoredFile:
         """Keep a file and give it Telegram-like identifiers."""

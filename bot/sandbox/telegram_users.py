@@ -102,7 +102,7 @@ class EmulatedUser:
             raise ValueError("a user can only edit their own messages")
         message.history.append(message.text)
         message.text, message.entities = text, command_entities(text)
-        message.edit_date = int(time.time())
+        message.edit_date = int(self.state.now())
         chat = self.state.chats[message.chat_id]
         self.queue.push("edited_message", message.to_api(chat.to_api()))
         self.state.changed()

@@ -34,3 +34,30 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+
+
+class ShiftedClock:
+    """The real time moved forward by an offset that only grows (the playground's time control)."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self.offset
+
+    def timestamp(self) -> float:
+        """Return now as seconds since the epoch (what Telegram and mail dates use)."""
+        return self.now().timestamp()
+
+    def jump_to(self, moment: datetime) -> timedelta:
+        """Move to `moment` if it lies ahead; return how far the clock moved."""
+        step = max(moment.astimezone(UTC) - self.now(), timedelta(0))
+        self.offset += step
+        return step
+
+    def advance(self, delta: timedelta) -> timedelta:
+        """Move forward by `delta` (a negative one is ignored)."""
+        step = max(delta, timedelta(0))
+        self.offset += step
+        return step

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.web.rsvp import WebDeps, rsvp_routes
 from bot.web.survey_form import survey_routes
@@ -32,6 +32,7 @@ def build_web(
     webhook: UpdateSink | None = None,
     webhook_token: str | None = None,
     pages: WebDeps | None = None,
+    extra: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The Starlette app `run` serves on EXPERTBOT_WEB_HOST:EXPERTBOT_WEB_PORT."""
 
@@ -49,11 +50,11 @@ def build_web(
         await webhook(update)
         return PlainTextResponse("OK")
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health),
         Route("/healthz", health),
         Route(WEBHOOK_PATH, telegram, methods=["POST"]),
     ]
     if pages is not None:
         routes += rsvp_routes(pages) + survey_routes(pages) + tasks_routes(pages)
-    return Starlette(routes=routes)
+    return Starlette(routes=[*routes, *extra])

@@ -1,0 +1,192 @@
+"""The playground's web routes: the page, its JSON API, mail bodies and files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.playground import views
+from bot.playground.jumps import jumps
+from bot.playground.runtime import Playground, PlaygroundError
+
+STATIC = Path(__file__).parent / "static"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+MAX_MINUTES = 60 * 24 * 400
+MAIL_CSP = "default-src 'self' data: 'unsafe-inline'; script-src 'none'"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _local(request: Request) -> bool:
+    """Only pages opened on this machine may drive the playground (no DNS rebinding)."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name in LOCAL_HOSTS
+
+
+def guarded(handler: Handler) -> Handler:
+    """Refuse other hosts and cross-site form posts; turn playground errors into 4xx JSON."""
+
+    async def wrapped(request: Request) -> Response:
+        if not _local(request):
+            return JSONResponse({"error": "the playground answers on 127.0.0.1 only"}, 403)
+        if request.method == "POST" and not request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, 415)
+        try:
+            return await handler(request)
+        except PlaygroundError as error:
+            return JSONResponse({"error": str(error)}, 400)
+
+    return wrapped
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise PlaygroundError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise PlaygroundError("the request body must be a JSON object")
+    return body
+
+
+def playground_routes(play: Playground) -> list[BaseRoute]:
+    """Routes the service's web server adds in sandbox mode."""
+
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(await views.state(play))
+
+    async def chat(request: Request) -> Response:
+        return JSONResponse(await views.chat(play, request.path_params["person"]))
+
+    async def send(request: Request) -> Response:
+        body = await _body(request)
+        await play.send(request.path_params["person"], str(body.get("text", "")))
+        return JSONResponse({"ok": True})
+
+    async def press(request: Request) -> Response:
+        body = await _body(request)
+        try:
+            message_id, data = int(body["message_id"]), str(body["data"])
+        except (KeyError, TypeError, ValueError):
+            raise PlaygroundError("say which button: message_id and data") from None
+        answer = await play.press(request.path_params["person"], message_id, data)
+        return JSONResponse({"ok": True, "answer": answer})
+
+    async def join(request: Request) -> Response:
+        await play.join(request.path_params["person"])
+        return JSONResponse({"ok": True})
+
+    async def mail(request: Request) -> Response:
+        return JSONResponse(await views.mail(play, request.path_params["person"]))
+
+    def _received(index: int) -> Any:
+        assert play.mail is not None
+        if not 0 <= index < len(play.mail.messages):
+            raise PlaygroundError(f"no email {index}")
+        return play.mail.messages[index]
+
+    async def mail_body(request: Request) -> Response:
+        index = request.path_params["index"]
+        message = _received(index).message
+        html = views.mail_page(index, message, play.inner.telegram_bot_username or "")
+        return HTMLResponse(html, headers={"Content-Security-Policy": MAIL_CSP})
+
+    async def mail_part(request: Request) -> Response:
+        parts = views.attachments(_received(request.path_params["index"]).message)
+        number = request.path_params["part"]
+        if not 0 <= number < len(parts):
+            raise PlaygroundError(f"no attachment {number}")
+        part = parts[number]
+        name = part.get_filename() or f"part-{number}"
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        return Response(
+            data,
+            media_type=part.get_content_type(),
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def mail_start(request: Request) -> Response:
+        """A Telegram invite link in an email: the recipient opens it in the sandbox chat."""
+        received = _received(request.path_params["index"])
+        person = await play.contact_by_email(received.recipients[0])
+        await play.join(person, request.path_params["token"])
+        return RedirectResponse(f"/#person={person}&tab=telegram", status_code=303)
+
+    async def file(request: Request) -> Response:
+        assert play.telegram is not None
+        for stored in play.telegram.state.files.values():
+            if stored.file_unique_id == request.path_params["unique"]:
+                name = stored.file_name or "file"
+                return Response(
+                    stored.data,
+                    media_type=stored.mime_type or "application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                )
+        raise PlaygroundError("no such file")
+
+    async def coordinator(request: Request) -> Response:
+        return JSONResponse(await views.coordinator(play))
+
+    async def invite(request: Request) -> Response:
+        count = await play.invite(request.path_params["key"])
+        return JSONResponse({"ok": True, "invited": count})
+
+    async def clock(request: Request) -> Response:
+        body = await _body(request)
+        settings = play.inner
+        if "jump" in body:
+            async with play.database.session_scope() as session:
+                found = await jumps(session, play.clock.now(), settings.zone, settings.quiet)
+            target = next((j for j in found if j.id == body["jump"]), None)
+            if target is None:
+                raise PlaygroundError("that moment has passed; pick another jump")
+            play.clock.jump_to(target.at)
+        else:
+            try:
+                minutes = int(body.get("minutes", 0))
+            except (TypeError, ValueError):
+                raise PlaygroundError("minutes must be a whole number") from None
+            if not 0 < minutes <= MAX_MINUTES:
+                raise PlaygroundError("move the clock forward by 1 minute to 400 days")
+            play.clock.advance(timedelta(minutes=minutes))
+        queued = await play.tick()
+        current = (await views.state(play))["clock"]
+        return JSONResponse({"ok": True, "clock": current, "queued": queued})
+
+    return [
+        Route("/", guarded(page)),
+        Mount("/play/static", app=StaticFiles(directory=STATIC), name="play-static"),
+        Route("/play/api/state", guarded(state)),
+        Route("/play/api/chat/{person:int}", guarded(chat)),
+        Route("/play/api/chat/{person:int}/send", guarded(send), methods=["POST"]),
+        Route("/play/api/chat/{person:int}/press", guarded(press), methods=["POST"]),
+        Route("/play/api/chat/{person:int}/join", guarded(join), methods=["POST"]),
+        Route("/play/api/mail/{person:int}", guarded(mail)),
+        Route("/play/mail/{index:int}", guarded(mail_body)),
+        Route("/play/mail/{index:int}/part/{part:int}", guarded(mail_part)),
+        Route("/play/mail/{index:int}/start/{token}", guarded(mail_start)),
+        Route("/play/file/{unique}", guarded(file)),
+        Route("/play/api/coordinator", guarded(coordinator)),
+        Route("/play/api/events/{key}/invite", guarded(invite), methods=["POST"]),
+        Route("/play/api/clock", guarded(clock), methods=["POST"]),
+    ]

@@ -1,0 +1,298 @@
+"""The offline playground: an emulated Telegram and mail server, the real service between them.
+
+`expertbot run` without a Telegram token and an SMTP host starts this. The bot, the scheduler
+and the dispatcher are the production ones; only Telegram's servers and the mail server are
+stand-ins, running in this process on loopback, so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from bot.app import Service, policy
+from bot.config import Settings
+from bot.db.models import Contact, Event, Invitation, TelegramLink
+from bot.db.session import Database
+from bot.sandbox import EmulatedUser, TelegramEmulator
+from bot.sandbox.mail_server import MailServer
+from bot.services import invitations, invites
+from bot.services.audience import Audience
+from bot.services.clock import ShiftedClock
+
+log = logging.getLogger("expertbot.playground")
+BOT_USERNAME = "expertbot_sandbox_bot"
+BOT_NAME = "Expertbot (sandbox)"
+USER_ID_BASE = 710_000_000  # emulated Telegram user id = this + contact id
+LOOPBACK = "127.0.0.1"
+BANNER = (
+    "Sandbox: nothing leaves this machine. Telegram and email are simulated here; "
+    "the bot, the scheduler and the pages are the real ones."
+)
+
+
+class PlaygroundError(Exception):
+    """An action the playground cannot do; the message says what to do instead."""
+
+
+def pick_port(wanted: int) -> int:
+    """Return `wanted` if it is free on loopback, else a free port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOOPBACK, wanted))
+        except OSError:
+            probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def inner_settings(
+    settings: Settings, telegram: TelegramEmulator, mail: MailServer, port: int
+) -> Settings:
+    """The service's settings inside the sandbox: everything points at the stand-ins."""
+    secret = settings.secret_key or SecretStr(secrets.token_urlsafe(32))
+    return settings.model_copy(
+        update={
+            "telegram_token": SecretStr(telegram.token),
+            "telegram_api_url": telegram.base_url,
+            "telegram_bot_username": telegram.bot_username,
+            "telegram_webhook": False,
+            "smtp_host": LOOPBACK,
+            "smtp_port": mail.port,
+            "smtp_security": "none",
+            "smtp_username": None,
+            "smtp_password": None,
+            "secret_key": secret,
+            "web_host": LOOPBACK,
+            "web_port": port,
+            "public_url": f"http://{LOOPBACK}:{port}",
+        }
+    )
+
+
+@dataclass
+class Playground:
+    """Run with `await Playground(settings).run(stop)`; `url` is the page to open."""
+
+    settings: Settings
+    clock: ShiftedClock = field(default_factory=ShiftedClock)
+    on_ready: Callable[[Playground], None] | None = None
+    telegram: TelegramEmulator | None = None
+    mail: MailServer | None = None
+    service: Service | None = None
+    users: dict[int, EmulatedUser] = field(default_factory=dict)  # contact id -> user
+    url: str = ""
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Start everything, connect the people, serve until `stop` is set."""
+        # Imported here: the routes import this module for the Playground type.
+        from bot.playground.routes import playground_routes
+
+        stop = stop or asyncio.Event()
+        if self.settings.web_host != LOOPBACK:
+            log.warning(
+                "the playground listens on %s only, not %s", LOOPBACK, self.settings.web_host
+            )
+        port = pick_port(self.settings.web_port)
+        if port != self.settings.web_port:
+            log.warning("port %s is busy; the playground uses %s", self.settings.web_port, port)
+        async with AsyncExitStack() as stack:
+            telegram = TelegramEmulator(
+                bot_username=BOT_USERNAME, bot_name=BOT_NAME, now=self.clock.timestamp
+            )
+            self.telegram = await stack.enter_async_context(telegram)
+            self.mail = await stack.enter_async_context(MailServer(now=self.clock.timestamp))
+            settings = inner_settings(self.settings, telegram, self.mail, port)
+            self.url = settings.public_url
+            self.service = Service(settings, self.clock, routes=playground_routes(self))
+            task = asyncio.create_task(self.service.run(stop))
+            started = asyncio.create_task(self.service.ready.wait())
+            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                started.cancel()
+                task.result()  # re-raises why the service could not start
+                return
+            await self.connect()
+            self.ready.set()
+            if self.on_ready is not None:
+                self.on_ready(self)
+            await task
+
+    # --- what the page and the start-up do -----------------------------------------------
+
+    @property
+    def database(self) -> Database:
+        if self.service is None or self.service.database is None:
+            raise PlaygroundError("the playground is still starting; try again in a moment")
+        return self.service.database
+
+    @property
+    def inner(self) -> Settings:
+        assert self.service is not None
+        return self.service.settings
+
+    def wake(self) -> None:
+        """Tell the dispatcher that new messages are queued."""
+        if self.service is not None and self.service.dispatcher is not None:
+            self.service.dispatcher.wake.set()
+
+    async def connect(self) -> None:
+        """Give every linked contact their chat back; open the bot for those with a username.
+
+        On an empty playground (no invitation yet) the soonest event's audience is invited, so
+        the chats and mailboxes have something to answer.
+        """
+        async with self.database.session_scope() as session:
+            linked = (
+                await session.execute(
+                    select(TelegramLink, Contact).join(
+                        Contact, Contact.id == TelegramLink.contact_id
+                    )
+                )
+            ).all()
+            waiting = list(
+                await session.scalars(
+                    select(Contact)
+                    .where(
+                        Contact.erased_at.is_(None),
+                        Contact.telegram_username.is_not(None),
+                        Contact.telegram_state == "unlinked",
+                        ~Contact.telegram_links.any(),
+                    )
+                    .order_by(Contact.id)
+                )
+            )
+            invited = await session.scalar(select(func.count()).select_from(Invitation))
+        for link, contact in linked:
+            self._user(contact, link.user_id)
+        for contact in waiting:
+            await self.join(contact.id)
+        if not invited:
+            first = await self._first_event()
+            if first is not None:
+                count = await self.invite(first)
+                log.info("invited %d people to %s, so there is something to answer", count, first)
+
+    async def _first_event(self) -> str | None:
+        async with self.database.session_scope() as session:
+            return await session.scalar(
+                select(Event.slug)
+                .where(Event.status.in_(("draft", "published")), Event.starts_at > self.clock.now())
+                .order_by(Event.starts_at)
+                .limit(1)
+            )
+
+    def _user(self, contact: Contact, user_id: int | None = None) -> EmulatedUser:
+        assert self.telegram is not None
+        known = self.users.get(contact.id)
+        if known is not None:
+            return known
+        first, _, last = contact.name.partition(" ")
+        user = self.telegram.user(
+            user_id or USER_ID_BASE + contact.id,
+            first or contact.name,
+            last or None,
+            contact.telegram_username,
+            contact.language,
+        )
+        self.users[contact.id] = user
+        return user
+
+    async def contact(self, contact_id: int) -> Contact:
+        async with self.database.session_scope() as session:
+            found = await session.scalar(
+                select(Contact)
+                .where(Contact.id == contact_id, Contact.erased_at.is_(None))
+                .options(selectinload(Contact.telegram_links))
+            )
+        if found is None:
+            raise PlaygroundError(f"no contact with id {contact_id}")
+        return found
+
+    async def contact_by_email(self, address: str) -> int:
+        async with self.database.session_scope() as session:
+            found = await session.scalar(
+                select(Contact.id).where(
+                    func.lower(Contact.email) == address.lower(), Contact.erased_at.is_(None)
+                )
+            )
+        if found is None:
+            raise PlaygroundError(f"nobody has the address {address}")
+        return int(found)
+
+    async def join(self, contact_id: int, token: str | None = None) -> EmulatedUser:
+        """The person opens their personal invite link in Telegram, as the bot's email says."""
+        contact = await self.contact(contact_id)
+        if token is None:
+            async with self.database.session_scope() as session:
+                issued = await invites.issue(
+                    session,
+                    contact,
+                    now=self.clock.now(),
+                    lifetime=timedelta(days=self.inner.invite_days),
+                )
+            token = issued.token
+        user = self._user(contact)
+        await user.send(f"/start {token}")
+        await user.wait_for_message(timeout=10)
+        return user
+
+    def user_of(self, contact_id: int) -> EmulatedUser:
+        user = self.users.get(contact_id)
+        if user is None:
+            raise PlaygroundError("this person has not opened the bot yet: use Join on Telegram")
+        return user
+
+    async def send(self, contact_id: int, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise PlaygroundError("type a message first")
+        if len(text) > 4096:
+            raise PlaygroundError("Telegram messages are at most 4096 characters")
+        await self.user_of(contact_id).send(text)
+
+    async def press(self, contact_id: int, message_id: int, data: str) -> str | None:
+        """Press a button; return the bot's toast text once it answers (None if it did not)."""
+        user = self.user_of(contact_id)
+        try:
+            query = await user.press(message_id, data)
+        except LookupError:
+            raise PlaygroundError("that button is gone: the message changed") from None
+        try:
+            answer = await user.wait_for_answer(query, timeout=3)
+        except TimeoutError:
+            return None
+        text = answer.get("text")
+        return str(text) if text else None
+
+    async def invite(self, key: str) -> int:
+        """Invite an event's audience (those not invited yet), as `events invite` does."""
+        async with self.database.session_scope() as session:
+            event = await session.scalar(select(Event).where(Event.slug == key))
+            if event is None:
+                raise PlaygroundError(f"no event {key!r}")
+            plan = await invitations.plan(
+                session, event, Audience.from_mapping(event.audience or {})
+            )
+            count = await invitations.invite(
+                session, event, plan, now=self.clock.now(), policy=policy(self.inner)
+            )
+        self.wake()
+        return count
+
+    async def tick(self) -> int:
+        """Run the scheduler's scan now (after the clock moved) and wake the dispatcher."""
+        assert self.service is not None and self.service.ticker is not None
+        queued = await self.service.ticker.tick()
+        self.wake()
+        return queued

@@ -1,0 +1,204 @@
+"""The offline playground over HTTP: chats, mailboxes, the coordinator's view and time jumps."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config import load_settings
+from bot.db.session import Database
+from bot.playground.runtime import BANNER, Playground
+from bot.sandbox import ChatMessage, EmulatedUser
+from bot.services import demo
+from bot.services.clock import ManualClock, ShiftedClock
+from tests.test_onboarding import free_port
+
+NOW = datetime(2027, 1, 11, 9, 30, tzinfo=UTC)  # a Monday, 11:30 in Riga
+ILZE = "ilze.kalnina@jelgava.example"
+MARGUS = "margus.kask@valga.example"
+RSVP = re.compile(r'href="(http://127\.0\.0\.1:\d+/r/[^"]+)"')
+
+
+@dataclass
+class Running:
+    play: Playground
+    http: httpx.AsyncClient
+
+    async def get(self, path: str) -> Any:
+        response = await self.http.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await self.http.post(path, json=body or {})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def person(self, email: str) -> dict[str, Any]:
+        people = (await self.get("/play/api/state"))["people"]
+        return next(p for p in people if p["email"] == email)
+
+    async def user(self, email: str) -> EmulatedUser:
+        return self.play.users[(await self.person(email))["id"]]
+
+    async def event(self, key: str) -> dict[str, Any]:
+        events = (await self.get("/play/api/coordinator"))["events"]
+        return next(e for e in events if e["key"] == key)
+
+
+async def start(database: Database, **settings: Any) -> tuple[Playground, asyncio.Event, Any]:
+    async with database.session_scope() as session:
+        await demo.load_demo(session, now=NOW)
+    clock = ShiftedClock(ManualClock(NOW))
+    play = Playground(
+        load_settings(database_url=database.url, web_port=free_port(), **settings), clock
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(play.run(stop))
+    ready = asyncio.create_task(play.ready.wait())
+    await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    assert play.ready.is_set(), "the playground did not start in 30 s"
+    return play, stop, task
+
+
+@pytest.fixture
+async def running(sqlite_database: Database) -> AsyncIterator[Running]:
+    play, stop, task = await start(sqlite_database)
+    async with httpx.AsyncClient(base_url=play.url, timeout=10) as http:
+        yield Running(play, http)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+def invitation(message: ChatMessage) -> bool:
+    return any(b.get("text") == "Piedalīšos" for b in message.buttons)
+
+
+async def test_people_are_connected_and_the_first_event_is_invited(running: Running) -> None:
+    state = await running.get("/play/api/state")
+    assert state["banner"] == BANNER and "nothing leaves this machine" in state["banner"]
+    ilze = await running.person(ILZE)
+    assert ilze["telegram"] == "active" and ilze["language"] == "lv"
+    margus = await running.person(MARGUS)
+    assert margus["telegram"] == "unlinked" and margus["has_email"]
+    user = await running.user(ILZE)
+    await user.wait_for_message(invitation, timeout=10)
+    await user.wait_for_message(lambda m: m.document is not None, timeout=10)
+    chat = await running.get(f"/play/api/chat/{ilze['id']}")
+    assert chat["joined"] and chat["messages"][0]["html"] == "/start"  # the token is not shown
+    assert "Ilze" in chat["messages"][1]["html"]  # the greeting
+    buttons = [b["text"] for m in chat["messages"] for row in m["buttons"] for b in row]
+    assert {"Piedalīšos", "Nevarēšu piedalīties", "Vēl nezinu"} <= set(buttons)
+    assert any(m["document"] and m["document"]["name"].endswith(".ics") for m in chat["messages"])
+    assert running.play.mail is not None
+    await running.play.mail.wait_for_address(MARGUS, timeout=10)
+    mailbox = await running.get(f"/play/api/mail/{margus['id']}")
+    (item,) = mailbox["messages"]
+    assert "Valga" in item["subject"] and item["attachments"][0]["name"].endswith(".ics")
+    valga = await running.event("valga-2027")
+    assert valga["invited"] >= 2 and not valga["can_invite"]
+
+
+async def test_will_attend_in_a_chat_shows_in_the_coordinators_view(running: Running) -> None:
+    ilze = await running.person(ILZE)
+    message = await (await running.user(ILZE)).wait_for_message(invitation, timeout=10)
+    data = message.button("Piedalīšos")["callback_data"]
+    pressed = await running.post(
+        f"/play/api/chat/{ilze['id']}/press", {"message_id": message.message_id, "data": data}
+    )
+    assert pressed["answer"]
+    valga = await running.event("valga-2027")
+    answer = next(a for a in valga["answers"] if a["name"] == "Ilze Kalniņa")
+    assert (answer["label"], answer["channel"]) == ("Will attend", "telegram")
+    assert {"status": "accepted", "label": "Will attend", "count": 1} in valga["counts"]
+
+
+async def test_an_rsvp_link_in_a_mailbox_opens_the_real_page(running: Running) -> None:
+    margus = await running.person(MARGUS)
+    assert running.play.mail is not None
+    await running.play.mail.wait_for_address(MARGUS, timeout=10)
+    (item,) = (await running.get(f"/play/api/mail/{margus['id']}"))["messages"]
+    page = await running.http.get(item["html_url"])
+    assert (
+        page.status_code == 200 and "script-src 'none'" in page.headers["content-security-policy"]
+    )
+    links = RSVP.findall(page.text)
+    assert links, page.text
+    answer = await running.http.get(links[0].replace("&amp;", "&"))
+    assert answer.status_code == 200 and 'lang="et"' in answer.text
+
+
+async def test_a_jump_to_the_day_before_brings_the_reminder(running: Running) -> None:
+    ilze = await running.person(ILZE)
+    user = await running.user(ILZE)
+    message = await user.wait_for_message(invitation, timeout=10)
+    await running.post(
+        f"/play/api/chat/{ilze['id']}/press",
+        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
+    )
+    state = await running.get("/play/api/state")
+    ids = [j["id"] for j in state["jumps"]]
+    assert "event:valga-2027:day-before" in ids and "event:valga-2027:after" in ids
+    moved = await running.post("/play/api/clock", {"jump": "event:valga-2027:day-before"})
+    assert moved["clock"]["shifted"] and moved["clock"]["shift_label"].startswith("+")
+    reminder = await user.wait_for_message(lambda m: "Valg" in (m.text or ""), timeout=10)
+    assert reminder.from_bot
+    state = await running.get("/play/api/state")
+    assert "event:valga-2027:day-before" not in [j["id"] for j in state["jumps"]]
+    gone = await running.http.post("/play/api/clock", json={"jump": "event:valga-2027:day-before"})
+    assert gone.status_code == 400 and "passed" in gone.json()["error"]
+
+
+async def test_past_the_visit_the_survey_arrives(running: Running) -> None:
+    ilze = await running.person(ILZE)
+    user = await running.user(ILZE)
+    visit = await running.event("sabile-talsi-2027")
+    assert visit["can_invite"]
+    invited = await running.post("/play/api/events/sabile-talsi-2027/invite")
+    assert invited["invited"] >= 1
+    message = await user.wait_for_message(
+        lambda m: invitation(m) and "Sabil" in (m.text or ""), timeout=10
+    )
+    await running.post(
+        f"/play/api/chat/{ilze['id']}/press",
+        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
+    )
+    await running.post("/play/api/clock", {"jump": "event:sabile-talsi-2027:after"})
+    survey = await user.wait_for_message(
+        lambda m: any(b.get("text") == "Sākt aptauju" for b in m.buttons), timeout=10
+    )
+    assert survey.from_bot
+
+
+async def test_typing_and_joining(running: Running) -> None:
+    ilze = await running.person(ILZE)
+    await running.post(f"/play/api/chat/{ilze['id']}/send", {"text": "/help"})
+    user = await running.user(ILZE)
+    await user.wait_for_message(lambda m: "/events" in (m.text or ""), timeout=10)
+    margus = await running.person(MARGUS)
+    assert not (await running.get(f"/play/api/chat/{margus['id']}"))["joined"]
+    await running.post(f"/play/api/chat/{margus['id']}/join")
+    chat = await running.get(f"/play/api/chat/{margus['id']}")
+    assert chat["joined"] and "Margus" in chat["messages"][1]["html"]
+    assert (await running.person(MARGUS))["telegram"] == "active"
+
+
+async def test_the_playground_refuses_other_hosts_and_form_posts(running: Running) -> None:
+    other = await running.http.get("/play/api/state", headers={"Host": "evil.example"})
+    assert other.status_code == 403
+    form = await running.http.post("/play/api/clock", data={"minutes": "60"})
+    assert form.status_code == 415
+    ilze = await running.person(ILZE)
+    empty = await running.http.post(f"/play/api/chat/{ilze['id']}/send", json={"text": " "})
+    assert empty.status_code == 400 and empty.json()["error"] == "type a message first"
+    back = await running.http.post("/play/api/clock", json={"minutes": -5})
+    assert back.status_code == 400
