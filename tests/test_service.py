@@ -50,6 +50,7 @@ async def test_sigterm_stops_the_service_with_every_message_sent_or_queued(
         received = len(mail.messages)
     text = output.decode()
     assert process.returncode == 0, text
+    assert "mode: live: sending by email" in text and "sandbox" not in text
     assert "every message is sent or still queued" in text
     assert "smtp-secret-value" not in text
     async with database.session_scope() as session:
