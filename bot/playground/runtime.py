@@ -35,6 +35,7 @@ BOT_USERNAME = "expertbot_sandbox_bot"
 BOT_NAME = "Expertbot (sandbox)"
 USER_ID_BASE = 710_000_000  # emulated Telegram user id = this + contact id
 LOOPBACK = "127.0.0.1"
+SANDBOX_SENDER = "Ekspertu tīkls (sandbox) <tikls@expertbot.invalid>"
 BANNER = (
     "Sandbox: nothing leaves this machine. Telegram and email are simulated here; "
     "the bot, the scheduler and the pages are the real ones."
@@ -60,8 +61,11 @@ def inner_settings(
 ) -> Settings:
     """The service's settings inside the sandbox: everything points at the stand-ins."""
     secret = settings.secret_key or SecretStr(secrets.token_urlsafe(32))
+    default_sender = Settings.model_fields["mail_from"].default
+    sender = SANDBOX_SENDER if settings.mail_from == default_sender else settings.mail_from
     return settings.model_copy(
         update={
+            "mail_from": sender,
             "telegram_token": SecretStr(telegram.token),
             "telegram_api_url": telegram.base_url,
             "telegram_bot_username": telegram.bot_username,
@@ -99,6 +103,7 @@ class Playground:
         from bot.playground.routes import playground_routes
 
         stop = stop or asyncio.Event()
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
         if self.settings.web_host != LOOPBACK:
             log.warning(
                 "the playground listens on %s only, not %s", LOOPBACK, self.settings.web_host
