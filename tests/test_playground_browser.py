@@ -1,4 +1,4 @@
-"""The playground in headless Chromium: answer in a chat, then from a mailbox, as a visitor would."""
+"""The playground in headless Chromium: answer in a chat, then from a mailbox."""
 
 from __future__ import annotations
 

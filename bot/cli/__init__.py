@@ -8,6 +8,7 @@ from bot.cli.common import State
 from bot.cli.config_cmd import config
 from bot.cli.contacts_cmd import contacts
 from bot.cli.db_cmd import db
+from bot.cli.demo_cmd import demo
 from bot.cli.events_cmd import events
 from bot.cli.export_cmd import export, report
 from bot.cli.invite_cmd import invite
@@ -33,6 +34,7 @@ main.add_command(contacts)
 contacts.add_command(links)
 contacts.add_command(send_links)
 main.add_command(run)
+main.add_command(demo)
 main.add_command(outbox_group)
 main.add_command(events)
 events.add_command(invite)
