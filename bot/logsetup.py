@@ -40,7 +40,7 @@ def configure(secrets: Iterable[str], level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -179,6 +179,28 @@ async def test_past_the_visit_the_survey_arrives(running: Running) -> None:
     assert survey.from_bot
 
 
+async def test_a_jump_to_the_recommendation_reminders_brings_each_owner_a_digest(
+    running: Running,
+) -> None:
+    ilze = await running.person(ILZE)
+    user = await running.user(ILZE)
+    state = await running.get("/play/api/state")
+    assert "recs" in [j["id"] for j in state["jumps"]]
+    await running.post("/play/api/clock", {"jump": "recs"})
+    digest = await user.wait_for_message(
+        lambda m: any(str(b.get("callback_data", "")).startswith("rec:") for b in m.buttons),
+        timeout=10,
+    )
+    done = next(b for b in digest.buttons if str(b.get("callback_data", "")).endswith(":done"))
+    pressed = await running.post(
+        f"/play/api/chat/{ilze['id']}/press",
+        {"message_id": digest.message_id, "data": done["callback_data"]},
+    )
+    assert pressed["answer"]
+    recs = (await running.get("/play/api/coordinator"))["recommendations"]
+    assert any(r["status"] == "done" and "Ilze Kalniņa" in r["last_update"] for r in recs)
+
+
 async def test_typing_and_joining(running: Running) -> None:
     ilze = await running.person(ILZE)
     await running.post(f"/play/api/chat/{ilze['id']}/send", {"text": "/help"})

@@ -75,11 +75,7 @@ async def _next(
             moment = _event_after(event, delays) - timedelta(minutes=1)
             if moment > now:
                 candidates.append((moment, f"survey after “{title(event)}”"))
-    due = await session.scalar(
-        select(func.min(Recommendation.next_reminder_at)).where(
-            Recommendation.status.in_(OPEN), Recommendation.next_reminder_at > now
-        )
-    )
+    due = await _next_rec_reminder(session, now)
     if due is not None:
         candidates.append((due, "recommendation reminders"))
     survey_reminder = await _survey_reminder(session, now)
@@ -89,6 +85,14 @@ async def _next(
         return None
     moment, what = min(candidates, key=lambda c: c[0])
     return Jump("next", "Next scheduled message", moment, what)
+
+
+async def _next_rec_reminder(session: AsyncSession, now: datetime) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Recommendation.next_reminder_at)).where(
+            Recommendation.status.in_(OPEN), Recommendation.next_reminder_at > now
+        )
+    )
 
 
 async def _survey_reminder(session: AsyncSession, now: datetime) -> datetime | None:
@@ -130,4 +134,8 @@ async def jumps(
             )
         after = out_of_quiet(_event_after(event, delays), zone, quiet)
         found.append(Jump(f"event:{event.slug}:after", f"Past the event: {title(event)}", after))
+    recs = await _next_rec_reminder(session, now)
+    if recs is not None:
+        moment = out_of_quiet(recs, zone, quiet)
+        found.append(Jump("recs", "Recommendation reminders", moment, "owners get their digest"))
     return found

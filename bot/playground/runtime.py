@@ -103,7 +103,6 @@ class Playground:
         from bot.playground.routes import playground_routes
 
         stop = stop or asyncio.Event()
-        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
         if self.settings.web_host != LOOPBACK:
             log.warning(
                 "the playground listens on %s only, not %s", LOOPBACK, self.settings.web_host

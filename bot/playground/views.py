@@ -138,6 +138,7 @@ async def state(play: Playground) -> dict[str, Any]:
                 .order_by(Contact.country, Contact.role, Contact.name)
             )
         )
+        people.sort(key=lambda c: c.country != "LV")  # the network's home first, order kept
         queued = list(
             await session.scalars(
                 select(OutboxMessage.next_attempt_at).where(OutboxMessage.status == "queued")
