@@ -214,6 +214,29 @@ async def test_typing_and_joining(running: Running) -> None:
     assert (await running.person(MARGUS))["telegram"] == "active"
 
 
+async def test_a_telegram_link_in_a_mailbox_opens_the_sandbox_chat(running: Running) -> None:
+    margus = await running.person(MARGUS)
+    queued = await running.post("/play/api/send-links")
+    assert queued["queued"] >= 1
+    assert running.play.mail is not None
+    await running.play.mail.wait_for_address(MARGUS, count=2, timeout=10)
+    item = next(
+        m
+        for m in (await running.get(f"/play/api/mail/{margus['id']}"))["messages"]
+        if "Telegram" in m["subject"]
+    )
+    page = (await running.http.get(item["html_url"])).text
+    assert 'href="https://t.me/' not in page
+    start = re.search(r'href="(/play/mail/\d+/start/[\w-]+)" target="_top"', page)
+    assert start, page
+    opened = await running.http.get(start.group(1))
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"/#person={margus['id']}&tab=telegram"
+    chat = await running.get(f"/play/api/chat/{margus['id']}")
+    assert chat["joined"] and "Margus" in chat["messages"][1]["html"]
+    assert (await running.person(MARGUS))["telegram"] == "active"
+
+
 async def test_the_playground_refuses_other_hosts_and_form_posts(running: Running) -> None:
     other = await running.http.get("/play/api/state", headers={"Host": "evil.example"})
     assert other.status_code == 403

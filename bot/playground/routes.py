@@ -151,6 +151,9 @@ def playground_routes(play: Playground) -> list[BaseRoute]:
         count = await play.invite(request.path_params["key"])
         return JSONResponse({"ok": True, "invited": count})
 
+    async def send_links(request: Request) -> Response:
+        return JSONResponse({"ok": True, "queued": await play.send_links()})
+
     async def clock(request: Request) -> Response:
         body = await _body(request)
         settings = play.inner
@@ -188,5 +191,6 @@ def playground_routes(play: Playground) -> list[BaseRoute]:
         Route("/play/file/{unique}", guarded(file)),
         Route("/play/api/coordinator", guarded(coordinator)),
         Route("/play/api/events/{key}/invite", guarded(invite), methods=["POST"]),
+        Route("/play/api/send-links", guarded(send_links), methods=["POST"]),
         Route("/play/api/clock", guarded(clock), methods=["POST"]),
     ]

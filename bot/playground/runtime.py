@@ -26,8 +26,8 @@ from bot.db.models import Contact, Event, Invitation, TelegramLink
 from bot.db.session import Database
 from bot.sandbox import EmulatedUser, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import invitations, invites
-from bot.services.audience import Audience
+from bot.services import invitations, invite_messages, invites
+from bot.services.audience import Audience, select_contacts
 from bot.services.clock import ShiftedClock
 
 log = logging.getLogger("expertbot.playground")
@@ -293,6 +293,21 @@ class Playground:
             )
         self.wake()
         return count
+
+    async def send_links(self) -> int:
+        """Email everyone not on Telegram yet their personal link, as `contacts send-links`."""
+        async with self.database.session_scope() as session:
+            people = await select_contacts(session, Audience())
+            report = await invite_messages.queue_links(
+                session,
+                people,
+                now=self.clock.now(),
+                policy=policy(self.inner),
+                bot_username=self.inner.telegram_bot_username or BOT_USERNAME,
+                days=self.inner.invite_days,
+            )
+        self.wake()
+        return report.queued
 
     async def tick(self) -> int:
         """Run the scheduler's scan now (after the clock moved) and wake the dispatcher."""

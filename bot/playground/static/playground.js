@@ -1097,6 +1097,21 @@
     return s.charAt(0).toUpperCase() + s.slice(1);
   }
 
+  async function sendLinks(button) {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      const result = await api("POST", `${API}/send-links`, {});
+      const n = Number(result.queued || 0);
+      toast(n ? `Queued ${plural(n, "email", "emails")} with a personal Telegram link.` : "Everyone with an email address already has a link today.", "info");
+    } catch (err) {
+      report(err);
+    } finally {
+      button.disabled = false;
+      refreshNow();
+    }
+  }
+
   async function invite(ev, button) {
     if (button.disabled) return;
     button.disabled = true;
@@ -1181,6 +1196,8 @@
 
   function wire() {
     E.jumpHour.addEventListener("click", () => moveTime({ minutes: 60 }, E.jumpHour));
+    const links = byId("send-links");
+    links.addEventListener("click", () => sendLinks(links));
     E.jumps.addEventListener("click", (e) => {
       const button = e.target.closest("[data-jump]");
       if (button) moveTime({ jump: button.getAttribute("data-jump") }, button);
