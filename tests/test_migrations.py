@@ -37,6 +37,7 @@ TABLES = {
     "recommendation_owners",
     "recommendation_updates",
     "outbox",
+    "database_marks",
 }
 
 

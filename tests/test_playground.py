@@ -55,7 +55,8 @@ class Running:
 
 async def start(database: Database, **settings: Any) -> tuple[Playground, asyncio.Event, Any]:
     async with database.session_scope() as session:
-        await demo.load_demo(session, now=NOW)
+        if await demo.is_empty(session):
+            await demo.load_demo(session, now=NOW)
     clock = ShiftedClock(ManualClock(NOW))
     play = Playground(
         load_settings(database_url=database.url, web_port=free_port(), **settings), clock
@@ -240,6 +241,13 @@ async def test_a_telegram_link_in_a_mailbox_opens_the_sandbox_chat(running: Runn
 async def test_the_playground_refuses_other_hosts_and_form_posts(running: Running) -> None:
     other = await running.http.get("/play/api/state", headers={"Host": "evil.example"})
     assert other.status_code == 403
+    foreign = await running.http.post(
+        "/play/api/clock", json={"minutes": 60}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert foreign.status_code == 403
+    page = await running.http.get("/", headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200
+    assert "frame-ancestors 'self'" in page.headers["content-security-policy"]
     form = await running.http.post("/play/api/clock", data={"minutes": "60"})
     assert form.status_code == 415
     ilze = await running.person(ILZE)
@@ -247,3 +255,25 @@ async def test_the_playground_refuses_other_hosts_and_form_posts(running: Runnin
     assert empty.status_code == 400 and empty.json()["error"] == "type a message first"
     back = await running.http.post("/play/api/clock", json={"minutes": -5})
     assert back.status_code == 400
+
+
+async def test_the_clock_resumes_where_it_was_moved_after_a_restart(
+    sqlite_database: Database,
+) -> None:
+    play, stop, task = await start(sqlite_database)
+    async with httpx.AsyncClient(base_url=play.url, timeout=10) as http:
+        moved = await http.post("/play/api/clock", json={"minutes": 3 * 24 * 60})
+        assert moved.status_code == 200
+    moment = play.clock.now()
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    again = Playground(
+        load_settings(database_url=sqlite_database.url, web_port=free_port()),
+        ShiftedClock(ManualClock(NOW)),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(again.run(stop))
+    await asyncio.wait_for(again.ready.wait(), 30)
+    assert again.clock.now() >= moment
+    stop.set()
+    await asyncio.wait_for(task, 15)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Cli
+from tests.conftest import DATA, Cli
 from tests.test_onboarding import free_port
 
 READY = re.compile(r"playground on (http://127\.0\.0\.1:\d+)/")
@@ -83,3 +83,20 @@ def test_run_refuses_the_demo_with_real_credentials(cli: Cli) -> None:
     assert result.exit_code != 0
     assert "--demo is for the sandbox only" in result.output
     assert "valga-2027" not in cli("events", "list").output
+
+
+def test_the_playground_leaves_a_database_it_did_not_make_alone(cli: Cli) -> None:
+    assert cli("contacts", "import", str(DATA / "contacts.csv")).exit_code == 0
+    refused = cli("run", "--no-browser")
+    assert refused.exit_code != 0
+    assert "was not made by the playground" in refused.output
+    assert "--use-existing-database" in refused.output
+    assert "sqlite:///playground.db" in refused.output
+    assert "valga-2027" not in cli("events", "list").output  # no demo mixed in either
+
+
+def test_the_demo_command_refuses_with_credentials(cli: Cli) -> None:
+    refused = cli("demo", EXPERTBOT_TELEGRAM_TOKEN="123456:secret-token-value")
+    assert refused.exit_code != 0 and "sandbox only" in refused.output
+    assert "secret-token-value" not in refused.output
+    assert "Ilze" not in cli("contacts", "list").output

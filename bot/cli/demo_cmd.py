@@ -36,6 +36,11 @@ from bot.textformat import pick_language
 def demo(state: State, language: str) -> None:
     """Load the demo network (invented people, events dated from today) into an empty database."""
     settings = state.settings
+    if not settings.sandbox:
+        fail(
+            "the demo is for the sandbox only: its invented people must never get real "
+            "messages. Unset EXPERTBOT_TELEGRAM_TOKEN and EXPERTBOT_SMTP_HOST to try it."
+        )
     migrate.upgrade(settings.database_url)
 
     async def work(database: Database) -> tuple[int, list[Table], str]:

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.db import migrate
 from bot.db.session import Database
 from bot.playground.runtime import Playground
-from bot.services import demo
+from bot.services import demo, marks
 from bot.services.clock import ShiftedClock
 
 log = logging.getLogger("expertbot")
@@ -43,8 +43,13 @@ def describe_mode(settings: Settings) -> str:
     "--demo", is_flag=True, help="Load the invented demo network first (sandbox, empty database)."
 )
 @click.option("--no-browser", is_flag=True, help="Do not open the playground in a browser.")
+@click.option(
+    "--use-existing-database",
+    is_flag=True,
+    help="Let the playground use a database it did not create (it links chats and invites).",
+)
 @pass_state
-def run(state: State, demo: bool, no_browser: bool) -> None:
+def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool) -> None:
     """Migrate the database and start the service; without credentials, the playground."""
     settings = state.settings
     logsetup.configure(app.secrets(settings))
@@ -62,9 +67,13 @@ def run(state: State, demo: bool, no_browser: bool) -> None:
         return
     clock = ShiftedClock()
     _load_demo_if_empty(settings, clock, explicit=demo)
+    _claim_database(settings, allowed=use_existing_database)
     playground = Playground(settings, clock, on_ready=lambda p: _ready(p, not no_browser))
     asyncio.run(playground.run())
-    console.print("Playground stopped. The database keeps what happened; run again to go on.")
+    console.print(
+        "Playground stopped. The database keeps the answers and the playground's time; chats "
+        "and mailboxes live in memory and start empty next time."
+    )
 
 
 def _load_demo_if_empty(settings: Settings, clock: ShiftedClock, *, explicit: bool) -> None:
@@ -72,7 +81,7 @@ def _load_demo_if_empty(settings: Settings, clock: ShiftedClock, *, explicit: bo
         async with database.session_scope() as session:
             if not await demo.is_empty(session):
                 return None
-            return await demo.load_demo(session, now=clock.now())
+            return await demo.load_demo(session, now=clock.now(), zone=settings.zone)
 
     loaded = with_database(settings, work)
     if loaded is None:
@@ -87,6 +96,30 @@ def _load_demo_if_empty(settings: Settings, clock: ShiftedClock, *, explicit: bo
         f"{len(loaded.events)} events, {len(loaded.surveys)} survey(s) and "
         f"{loaded.recommendations} recommendations."
     )
+
+
+def _claim_database(settings: Settings, *, allowed: bool) -> None:
+    """The playground writes (invite tokens, emulated chats, invitations): only to its own."""
+
+    async def work(database: Database) -> int | None:
+        async with database.session_scope() as session:
+            if await marks.is_sandbox(session):
+                return None
+            if allowed:
+                await marks.mark_sandbox(session, "allowed with --use-existing-database")
+                return None
+            return await demo.contact_count(session)
+
+    count = with_database(settings, work)
+    if count is not None:
+        fail(
+            f"This database ({count} contacts) was not made by the playground, and the playground "
+            "would change it: it issues Telegram links, links chats to emulated accounts and "
+            "sends invitations. If it is the live service's database, set "
+            "EXPERTBOT_TELEGRAM_TOKEN / EXPERTBOT_SMTP_HOST to run the real service. To try the "
+            "playground, point EXPERTBOT_DATABASE_URL at a new file (e.g. sqlite:///playground.db)"
+            ", or pass --use-existing-database if this is a copy you can spare."
+        )
 
 
 def _ready(playground: Playground, browser: bool) -> None:

@@ -26,7 +26,14 @@ from bot.playground.runtime import Playground, PlaygroundError
 STATIC = Path(__file__).parent / "static"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_MINUTES = 60 * 24 * 400
-MAIL_CSP = "default-src 'self' data: 'unsafe-inline'; script-src 'none'"
+# An email is shown as sent, but in a sandbox: no scripts, no plugins, links open in the frame
+# (or, for a Telegram link, the page), forms post only here.
+MAIL_CSP = (
+    "default-src 'self' data: 'unsafe-inline'; script-src 'none'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; "
+    "sandbox allow-same-origin allow-forms allow-popups allow-top-navigation-by-user-activation"
+)
+PAGE_CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -37,12 +44,18 @@ def _local(request: Request) -> bool:
     return name in LOCAL_HOSTS
 
 
-def guarded(handler: Handler) -> Handler:
-    """Refuse other hosts and cross-site form posts; turn playground errors into 4xx JSON."""
+def guarded(handler: Handler, *, from_anywhere: bool = False) -> Handler:
+    """Refuse other hosts and requests other sites start; turn playground errors into 4xx JSON.
+
+    Only the page itself (`from_anywhere`) may be opened from a link elsewhere.
+    """
 
     async def wrapped(request: Request) -> Response:
         if not _local(request):
             return JSONResponse({"error": "the playground answers on 127.0.0.1 only"}, 403)
+        site = request.headers.get("sec-fetch-site", "none")
+        if not from_anywhere and site not in ("same-origin", "none"):
+            return JSONResponse({"error": "only the playground's own page may do this"}, 403)
         if request.method == "POST" and not request.headers.get("content-type", "").startswith(
             "application/json"
         ):
@@ -69,7 +82,8 @@ def playground_routes(play: Playground) -> list[BaseRoute]:
     """Routes the service's web server adds in sandbox mode."""
 
     async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_CSP}
+        return FileResponse(STATIC / "index.html", headers=headers)
 
     async def state(request: Request) -> Response:
         return JSONResponse(await views.state(play))
@@ -163,7 +177,7 @@ def playground_routes(play: Playground) -> list[BaseRoute]:
             target = next((j for j in found if j.id == body["jump"]), None)
             if target is None:
                 raise PlaygroundError("that moment has passed; pick another jump")
-            play.clock.jump_to(target.at)
+            queued = await play.move_clock(to=target.at)
         else:
             try:
                 minutes = int(body.get("minutes", 0))
@@ -171,13 +185,12 @@ def playground_routes(play: Playground) -> list[BaseRoute]:
                 raise PlaygroundError("minutes must be a whole number") from None
             if not 0 < minutes <= MAX_MINUTES:
                 raise PlaygroundError("move the clock forward by 1 minute to 400 days")
-            play.clock.advance(timedelta(minutes=minutes))
-        queued = await play.tick()
+            queued = await play.move_clock(by=timedelta(minutes=minutes))
         current = (await views.state(play))["clock"]
         return JSONResponse({"ok": True, "clock": current, "queued": queued})
 
     return [
-        Route("/", guarded(page)),
+        Route("/", guarded(page, from_anywhere=True)),
         Mount("/play/static", app=StaticFiles(directory=STATIC), name="play-static"),
         Route("/play/api/state", guarded(state)),
         Route("/play/api/chat/{person:int}", guarded(chat)),

@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from bot.db.models import Contact, Event, Invitation, TelegramLink
 from bot.db.session import Database
 from bot.sandbox import EmulatedUser, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import invitations, invite_messages, invites
+from bot.services import invitations, invite_messages, invites, marks
 from bot.services.audience import Audience, select_contacts
 from bot.services.clock import ShiftedClock
 
@@ -96,6 +96,7 @@ class Playground:
     users: dict[int, EmulatedUser] = field(default_factory=dict)  # contact id -> user
     url: str = ""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything, connect the people, serve until `stop` is set."""
@@ -126,6 +127,7 @@ class Playground:
                 started.cancel()
                 task.result()  # re-raises why the service could not start
                 return
+            await self._restore_clock()
             await self.connect()
             self.ready.set()
             if self.on_ready is not None:
@@ -180,7 +182,10 @@ class Playground:
         for link, contact in linked:
             self._user(contact, link.user_id)
         for contact in waiting:
-            await self.join(contact.id)
+            try:
+                await self.join(contact.id)
+            except PlaygroundError as error:
+                log.warning("%s could not open the bot: %s", contact.name, error)
         if not invited:
             first = await self._first_event()
             if first is not None:
@@ -248,7 +253,10 @@ class Playground:
             token = issued.token
         user = self._user(contact)
         await user.send(f"/start {token}")
-        await user.wait_for_message(timeout=10)
+        try:
+            await user.wait_for_message(timeout=10)
+        except TimeoutError:
+            raise PlaygroundError("the bot did not answer /start within 10 s; try again") from None
         return user
 
     def user_of(self, contact_id: int) -> EmulatedUser:
@@ -312,6 +320,24 @@ class Playground:
     async def tick(self) -> int:
         """Run the scheduler's scan now (after the clock moved) and wake the dispatcher."""
         assert self.service is not None and self.service.ticker is not None
-        queued = await self.service.ticker.tick()
+        async with self._ticking:  # the page, a second tab and the minute's scan take turns
+            queued = await self.service.ticker.tick()
         self.wake()
         return queued
+
+    async def move_clock(self, *, to: datetime | None = None, by: timedelta | None = None) -> int:
+        """Move time forward, remember it in the database, and run what came due."""
+        if to is not None:
+            self.clock.jump_to(to)
+        if by is not None:
+            self.clock.advance(by)
+        async with self.database.session_scope() as session:
+            await marks.save_sandbox_now(session, self.clock.now())
+        return await self.tick()
+
+    async def _restore_clock(self) -> None:
+        """Time never runs back: after a restart the clock resumes where it was moved to."""
+        async with self.database.session_scope() as session:
+            saved = await marks.sandbox_now(session)
+        if saved is not None and self.clock.jump_to(saved):
+            log.info("the playground's clock resumes at %s", saved.isoformat(timespec="minutes"))

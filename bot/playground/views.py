@@ -157,7 +157,9 @@ async def state(play: Playground) -> dict[str, Any]:
     mailboxes = _mail_counts(play.mail.messages)
     shift = play.clock.offset.total_seconds()
     return {
-        "version": f"{play.telegram.state.version}-{len(play.mail.messages)}-{fingerprint}",
+        "version": (
+            f"{play.telegram.state.version}-{len(play.mail.messages)}-{fingerprint}-{int(shift)}"
+        ),
         "banner": BANNER,
         "clock": {
             "now": now.isoformat(),
@@ -264,8 +266,8 @@ async def chat(play: Playground, contact_id: int) -> dict[str, Any]:
         )
     return {
         "person_id": contact_id,
-        "joined": user is not None,
-        "can_join": user is None and contact.telegram_state not in ("blocked", "stopped"),
+        "joined": user is not None and contact.telegram_state != "unlinked",
+        "can_join": contact.telegram_state == "unlinked",
         "messages": messages,
     }
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact
-from bot.services import contacts, rec_registry
+from bot.services import contacts, marks, rec_registry
 from bot.services import events as event_registry
 from bot.services import survey_results as survey_registry
 from bot.services.contact_rows import ContactFileError, parse_rows, read_table
@@ -87,6 +87,7 @@ async def load_demo(
         recs = parse_recs(moved(path, days, _rec_dates), str(path))
         recommendations += len(await rec_registry.load_recs(session, recs, now=now, zone=zone))
     loaded.sort(key=lambda item: item[1])
+    await marks.mark_sandbox(session, "demo")  # invented people: only the playground may use it
     return DemoSummary(summary, loaded, surveys, recommendations)
 
 

@@ -16,6 +16,7 @@ from bot.db.models.events import (
     InvitationAnswer,
     Place,
 )
+from bot.db.models.marks import DatabaseMark
 from bot.db.models.outbox import OutboxMessage
 from bot.db.models.recommendations import (
     Recommendation,
@@ -31,6 +32,7 @@ __all__ = [
     "ConsentRecord",
     "Contact",
     "ContactTag",
+    "DatabaseMark",
     "Event",
     "EventDocument",
     "Invitation",

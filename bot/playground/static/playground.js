@@ -315,7 +315,10 @@
   async function pollOnce(force) {
     const seq = ++S.stateSeq;
     const state = await api("GET", `${API}/state`);
-    if (seq < S.stateApplied) return;
+    if (seq < S.stateApplied) {
+      if (force) await refreshPanes(); // a newer poll won the race; an action still wants fresh panes
+      return;
+    }
     S.stateApplied = seq;
     applyState(state);
     if (force || state.version !== S.version) {
@@ -825,7 +828,7 @@
   function renderButton(b, m, p, r, c) {
     const focus = `tgbtn:${m.id}:${r}:${c}`;
     if (b.url) {
-      return h("button", { type: "button", class: "tg-button tg-url", "data-focus": focus, title: b.url, onclick: () => window.open(b.url, "_blank", "noopener") },
+      return h("button", { type: "button", class: "tg-button tg-url", "data-focus": focus, title: b.url, onclick: () => { if (/^(https?|tg):/i.test(b.url)) window.open(b.url, "_blank", "noopener"); else toast("This button's link is not a web address.", "error"); } },
         h("span", null, b.text), h("span", { class: "tg-url-mark", "aria-hidden": "true" }, "↗"));
     }
     if (b.data === undefined || b.data === null) {
