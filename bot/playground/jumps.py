@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import QuietHours
 from bot.db.models import Event, OutboxMessage, Recommendation, Survey, SurveyRecipient
+from bot.services.quiet import next_allowed
 from bot.services.recommendations import OPEN
 from bot.textformat import pick_language
 
@@ -28,19 +29,6 @@ class Jump:
 
 def title(event: Event) -> str:
     return pick_language(event.title, "en")
-
-
-def out_of_quiet(moment: datetime, zone: ZoneInfo, quiet: QuietHours | None) -> datetime:
-    """Move a moment that falls in quiet hours to their end, so what it shows is delivered."""
-    if quiet is None:
-        return moment
-    local = moment.astimezone(zone)
-    if not quiet.contains(local.time().replace(tzinfo=None)):
-        return moment
-    end = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.astimezone(moment.tzinfo)
 
 
 async def _survey_delays(session: AsyncSession) -> dict[str, int]:
@@ -132,10 +120,10 @@ async def jumps(
             found.append(
                 Jump(f"event:{event.slug}:day-before", f"Day before: {title(event)}", day_before)
             )
-        after = out_of_quiet(_event_after(event, delays), zone, quiet)
+        after = next_allowed(_event_after(event, delays), zone, quiet)
         found.append(Jump(f"event:{event.slug}:after", f"Past the event: {title(event)}", after))
     recs = await _next_rec_reminder(session, now)
     if recs is not None:
-        moment = out_of_quiet(recs, zone, quiet)
+        moment = next_allowed(recs, zone, quiet)
         found.append(Jump("recs", "Recommendation reminders", moment, "owners get their digest"))
     return found
