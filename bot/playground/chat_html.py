@@ -51,6 +51,8 @@ def to_html(text: str | None, entities: list[dict[str, Any]] | None) -> str:
     opens: dict[int, list[tuple[int, str]]] = {}
     closes: dict[int, list[str]] = {}
     for entity in sorted(entities or [], key=lambda e: (e["offset"], -e["length"])):
+        if entity.get("length", 0) <= 0:
+            continue
         start = index[min(entity["offset"], len(index) - 1)]
         end = index[min(entity["offset"] + entity["length"], len(index) - 1)]
         opening, closing = _open_tag(entity, text[start:end])

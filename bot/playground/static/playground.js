@@ -438,7 +438,11 @@
   // ------------------------------------------------------------------ people
 
   function defaultPersonKey() {
-    const first = S.people.find((p) => p.telegram === "active" && !p.coordinator) || S.people[0];
+    const onTelegram = (p) => p.telegram === "active" && !p.coordinator;
+    const first =
+      S.people.find((p) => onTelegram(p) && p.role === "regional_expert" && p.has_email) ||
+      S.people.find(onTelegram) ||
+      S.people[0];
     return first ? personKey(first) : null;
   }
 
