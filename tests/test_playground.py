@@ -257,16 +257,22 @@ async def test_the_playground_refuses_other_hosts_and_form_posts(running: Runnin
     assert back.status_code == 400
 
 
-async def test_the_clock_resumes_where_it_was_moved_after_a_restart(
+async def test_chats_mailboxes_and_the_clock_come_back_after_a_restart(
     sqlite_database: Database,
 ) -> None:
     play, stop, task = await start(sqlite_database)
+    assert play.mail is not None
+    ilze = next(u for u in play.users.values() if u.user.username == "ilzek")
+    invite = await ilze.wait_for_message(invitation, timeout=10)
+    await play.mail.wait_for_address(MARGUS, timeout=10)
     async with httpx.AsyncClient(base_url=play.url, timeout=10) as http:
         moved = await http.post("/play/api/clock", json={"minutes": 3 * 24 * 60})
         assert moved.status_code == 200
     moment = play.clock.now()
     stop.set()
     await asyncio.wait_for(task, 15)
+    shown = [m.text for m in ilze.messages]
+    emails = len(play.mail.messages)
     again = Playground(
         load_settings(database_url=sqlite_database.url, web_port=free_port()),
         ShiftedClock(ManualClock(NOW)),
@@ -275,5 +281,10 @@ async def test_the_clock_resumes_where_it_was_moved_after_a_restart(
     task = asyncio.create_task(again.run(stop))
     await asyncio.wait_for(again.ready.wait(), 30)
     assert again.clock.now() >= moment
+    assert again.mail is not None and len(again.mail.messages) == emails
+    back = next(u for u in again.users.values() if u.user.username == "ilzek")
+    assert [m.text for m in back.messages] == shown  # nothing new was sent either
+    await back.press(invite.message_id, "Piedalīšos")  # a restored button still works
+    await back.wait_for(lambda: "✓" in str(back.chat.find(invite.message_id).reply_markup))
     stop.set()
     await asyncio.wait_for(task, 15)

@@ -71,8 +71,8 @@ def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool)
     playground = Playground(settings, clock, on_ready=lambda p: _ready(p, not no_browser))
     asyncio.run(playground.run())
     console.print(
-        "Playground stopped. The database keeps the answers and the playground's time; chats "
-        "and mailboxes live in memory and start empty next time."
+        "Playground stopped. The database keeps the answers, the chats, the mailboxes and the "
+        "playground's time: run it again to go on."
     )
 
 

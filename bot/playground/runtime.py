@@ -24,7 +24,7 @@ from bot.app import Service, policy
 from bot.config import Settings
 from bot.db.models import Contact, Event, Invitation, TelegramLink
 from bot.db.session import Database
-from bot.sandbox import EmulatedUser, TelegramEmulator
+from bot.sandbox import EmulatedUser, TelegramEmulator, snapshot
 from bot.sandbox.mail_server import MailServer
 from bot.services import invitations, invite_messages, invites, marks
 from bot.services.audience import Audience, select_contacts
@@ -133,6 +133,12 @@ class Playground:
             if self.on_ready is not None:
                 self.on_ready(self)
             await task
+            # The service closed its database; save what the phones and mailboxes show.
+            database = Database(settings.database_url)
+            try:
+                await self.save(database)
+            finally:
+                await database.dispose()
 
     # --- what the page and the start-up do -----------------------------------------------
 
@@ -181,6 +187,7 @@ class Playground:
             invited = await session.scalar(select(func.count()).select_from(Invitation))
         for link, contact in linked:
             self._user(contact, link.user_id)
+        await self._restore_chats()
         for contact in waiting:
             try:
                 await self.join(contact.id)
@@ -331,9 +338,30 @@ class Playground:
             self.clock.jump_to(to)
         if by is not None:
             self.clock.advance(by)
+        queued = await self.tick()
+        await self.save()
+        return queued
+
+    async def _restore_chats(self) -> None:
+        """Put back the chats and mailboxes of the last run, so a restart loses nothing shown."""
+        assert self.telegram is not None and self.mail is not None
         async with self.database.session_scope() as session:
+            saved = await marks.sandbox_snapshot(session)
+        if not saved:
+            return
+        chats = snapshot.restore(saved, self.telegram.state, self.mail)
+        for user in self.users.values():
+            user.seen_all()
+        log.info("restored %d chat(s) and %d email(s)", len(chats), len(self.mail.messages))
+
+    async def save(self, database: Database | None = None) -> None:
+        """Keep the chats, the mailboxes and the clock in the database."""
+        assert self.telegram is not None and self.mail is not None
+        chat_ids = {user.id for user in self.users.values()}
+        saved = snapshot.dump(self.telegram.state, self.mail, chat_ids)
+        async with (database or self.database).session_scope() as session:
+            await marks.save_sandbox_snapshot(session, saved)
             await marks.save_sandbox_now(session, self.clock.now())
-        return await self.tick()
 
     async def _restore_clock(self) -> None:
         """Time never runs back: after a restart the clock resumes where it was moved to."""

@@ -54,6 +54,10 @@ class EmulatedUser:
         visible = self.chat.visible
         return visible[-1] if visible else None
 
+    def seen_all(self) -> None:
+        """Treat every message in the private chat as looked at (e.g. after a restore)."""
+        self._seen[self.chat.id] = len(self.chat.messages)
+
     async def send(self, text: str, *, chat: Chat | None = None) -> ChatMessage:
         """Type a message; a leading "/command" is marked as a bot command."""
         return self._post(chat, text=text, entities=command_entities(text))

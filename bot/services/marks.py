@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,7 @@ from bot.db.models import DatabaseMark
 
 SANDBOX = "sandbox"
 SANDBOX_NOW = "sandbox_now"
+SANDBOX_SNAPSHOT = "sandbox_snapshot"
 
 
 async def _get(session: AsyncSession, key: str) -> str | None:
@@ -43,3 +46,13 @@ async def sandbox_now(session: AsyncSession) -> datetime | None:
 
 async def save_sandbox_now(session: AsyncSession, moment: datetime) -> None:
     await _set(session, SANDBOX_NOW, moment.isoformat())
+
+
+async def sandbox_snapshot(session: AsyncSession) -> dict[str, Any] | None:
+    """The playground's chats and mailboxes as last saved."""
+    value = await _get(session, SANDBOX_SNAPSHOT)
+    return json.loads(value) if value else None
+
+
+async def save_sandbox_snapshot(session: AsyncSession, snapshot: dict[str, Any]) -> None:
+    await _set(session, SANDBOX_SNAPSHOT, json.dumps(snapshot, ensure_ascii=False))
