@@ -425,6 +425,7 @@ for _page, _sets in {
     "access_already_decided": [{}],
     "access_pick": [{"name": "Kärt Kuusk"}],
     "help": [{}],
+    "help_coordinator": [{}],
     "language_choose": [{}],
     "language_set": [{}],
     "events": [{"events": _EVENTS_SHOWN}, {"events": _EVENTS_SHOWN[:1]}],

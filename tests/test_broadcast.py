@@ -151,3 +151,17 @@ async def test_results_shows_a_surveys_aggregates(net: Network) -> None:
     assert "Atgriezeniskā saite" in shown and "Aizpildījuši: 0 no 0" in shown
     await sandra.send("/results nothing-like-it")
     assert "Nav atrasts: nothing-like-it" in ((await sandra.wait_for_message()).text or "")
+
+
+async def test_help_lists_the_coordinator_commands_to_coordinators_only(net: Network) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await sandra.send("/help")
+    reply = (await sandra.wait_for_message()).text or ""
+    assert "Ko varu izdarīt" in reply and "Koordinatoram" in reply
+    assert all(f"/{c}" in reply for c in ("broadcast", "invite", "rsvps", "results", "stats"))
+    user = ilze(net.emulator)
+    await net.joined(user, "ilze.kalnina@jelgava.example")
+    await user.send("/help")
+    plain = (await user.wait_for_message()).text or ""
+    assert "Ko varu izdarīt" in plain and "/broadcast" not in plain and "Koordinatoram" not in plain

@@ -39,7 +39,13 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what the bot can do."""
     d, who = deps(context), identity(update)
     contact = await _contact(d, who.chat_id)
-    await _reply(update, d.texts.render("help", contact.language if contact else who.language))
+    language = contact.language if contact else who.language
+    text = d.texts.render("help", language)
+    async with d.database.session_scope() as session:
+        coordinator = await onboarding.is_coordinator(session, who.chat_id)
+    if coordinator is not None:  # the role is checked in the database at every /help
+        text += "\n\n" + d.texts.render("help_coordinator", language)
+    await _reply(update, text)
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
