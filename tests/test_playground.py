@@ -273,6 +273,9 @@ async def test_chats_mailboxes_and_the_clock_come_back_after_a_restart(
     await asyncio.wait_for(task, 15)
     shown = [m.text for m in ilze.messages]
     emails = len(play.mail.messages)
+    invitation_mail = next(
+        (i, r) for i, r in enumerate(play.mail.messages) if MARGUS in r.recipients
+    )
     again = Playground(
         load_settings(database_url=sqlite_database.url, web_port=free_port()),
         ShiftedClock(ManualClock(NOW)),
@@ -284,6 +287,11 @@ async def test_chats_mailboxes_and_the_clock_come_back_after_a_restart(
     assert again.mail is not None and len(again.mail.messages) == emails
     back = next(u for u in again.users.values() if u.user.username == "ilzek")
     assert [m.text for m in back.messages] == shown  # nothing new was sent either
+    async with httpx.AsyncClient(base_url=again.url, timeout=10) as http:
+        page = await http.get(f"/play/mail/{invitation_mail[0]}")
+        link = RSVP.findall(page.text)[0].replace("&amp;", "&")
+        answer = await http.get(link.replace(play.url, again.url))
+    assert answer.status_code == 200 and "Osalen" in answer.text  # the old link still works
     await back.press(invite.message_id, "Piedalīšos")  # a restored button still works
     await back.wait_for(lambda: "✓" in str(back.chat.find(invite.message_id).reply_markup))
     stop.set()

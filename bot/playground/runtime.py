@@ -57,10 +57,10 @@ def pick_port(wanted: int) -> int:
 
 
 def inner_settings(
-    settings: Settings, telegram: TelegramEmulator, mail: MailServer, port: int
+    settings: Settings, telegram: TelegramEmulator, mail: MailServer, port: int, secret_key: str
 ) -> Settings:
     """The service's settings inside the sandbox: everything points at the stand-ins."""
-    secret = settings.secret_key or SecretStr(secrets.token_urlsafe(32))
+    secret = settings.secret_key or SecretStr(secret_key)
     default_sender = Settings.model_fields["mail_from"].default
     sender = SANDBOX_SENDER if settings.mail_from == default_sender else settings.mail_from
     return settings.model_copy(
@@ -117,7 +117,9 @@ class Playground:
             )
             self.telegram = await stack.enter_async_context(telegram)
             self.mail = await stack.enter_async_context(MailServer(now=self.clock.timestamp))
-            settings = inner_settings(self.settings, telegram, self.mail, port)
+            settings = inner_settings(
+                self.settings, telegram, self.mail, port, await self._secret()
+            )
             self.url = settings.public_url
             self.service = Service(settings, self.clock, routes=playground_routes(self))
             task = asyncio.create_task(self.service.run(stop))
@@ -139,6 +141,15 @@ class Playground:
                 await self.save(database)
             finally:
                 await database.dispose()
+
+    async def _secret(self) -> str:
+        """Links in the saved mailboxes must still work next run: keep the key in the database."""
+        database = Database(self.settings.database_url)
+        try:
+            async with database.session_scope() as session:
+                return await marks.sandbox_secret(session, lambda: secrets.token_urlsafe(32))
+        finally:
+            await database.dispose()
 
     # --- what the page and the start-up do -----------------------------------------------
 

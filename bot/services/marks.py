@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.db.models import DatabaseMark
 SANDBOX = "sandbox"
 SANDBOX_NOW = "sandbox_now"
 SANDBOX_SNAPSHOT = "sandbox_snapshot"
+SANDBOX_SECRET = "sandbox_secret"
 
 
 async def _get(session: AsyncSession, key: str) -> str | None:
@@ -56,3 +58,12 @@ async def sandbox_snapshot(session: AsyncSession) -> dict[str, Any] | None:
 
 async def save_sandbox_snapshot(session: AsyncSession, snapshot: dict[str, Any]) -> None:
     await _set(session, SANDBOX_SNAPSHOT, json.dumps(snapshot, ensure_ascii=False))
+
+
+async def sandbox_secret(session: AsyncSession, make: Callable[[], str]) -> str:
+    """The playground's signing key when none is configured: made once, so links outlive a run."""
+    value = await _get(session, SANDBOX_SECRET)
+    if value is None:
+        value = make()
+        await _set(session, SANDBOX_SECRET, value)
+    return value
