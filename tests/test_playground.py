@@ -74,7 +74,7 @@ async def start(database: Database, **settings: Any) -> tuple[Playground, asynci
 @pytest.fixture
 async def running(sqlite_database: Database) -> AsyncIterator[Running]:
     play, stop, task = await start(sqlite_database)
-    async with httpx.AsyncClient(base_url=play.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=play.url, timeout=60) as http:
         yield Running(play, http)
     stop.set()
     await asyncio.wait_for(task, 15)
@@ -157,6 +157,28 @@ async def test_a_jump_to_the_day_before_brings_the_reminder(running: Running) ->
     assert "event:valga-2027:day-before" not in [j["id"] for j in state["jumps"]]
     gone = await running.http.post("/play/api/clock", json={"jump": "event:valga-2027:day-before"})
     assert gone.status_code == 400 and "passed" in gone.json()["error"]
+
+
+async def test_a_long_jump_walks_through_every_scheduled_moment_on_the_way(
+    running: Running,
+) -> None:
+    ilze = await running.person(ILZE)
+    user = await running.user(ILZE)
+    message = await user.wait_for_message(invitation, timeout=10)
+    await running.post(
+        f"/play/api/chat/{ilze['id']}/press",
+        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
+    )
+    await running.post("/play/api/events/sabile-talsi-2027/invite")
+    await user.wait_for_message(lambda m: "Sabil" in (m.text or ""), timeout=10)
+    # Sabile/Talsi is two weeks after Valga: the jump passes the Valga meeting on its way.
+    await running.post("/play/api/clock", {"jump": "event:sabile-talsi-2027:day-before"})
+    texts = [m.text or "" for m in user.bot_messages]
+    after_invitation = texts[texts.index(message.text or "") + 1 :]
+    assert any("Valg" in t for t in after_invitation), after_invitation  # Valga's reminder
+    assert any(
+        b.get("text") == "Sākt aptauju" for m in user.bot_messages for b in m.buttons
+    )  # and the survey after Valga, both sent at their own moments
 
 
 async def test_past_the_visit_the_survey_arrives(running: Running) -> None:

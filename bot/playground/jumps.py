@@ -17,6 +17,7 @@ from bot.textformat import pick_language
 
 LIVE = ("published", "changed")
 AFTER_WITHOUT_SURVEY = timedelta(hours=1)
+RECENT = timedelta(days=30)  # ended events whose surveys may still be due
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ async def _survey_reminder(session: AsyncSession, now: datetime) -> datetime | N
     return min(future) if future else None
 
 
+async def upcoming(session: AsyncSession, now: datetime) -> Jump | None:
+    """The next moment the scheduler or the dispatcher has something to do, if any."""
+    recent = list(
+        await session.scalars(
+            select(Event).where(Event.status.in_(LIVE), Event.ends_at > now - RECENT)
+        )
+    )
+    return await _next(session, now, recent, await _survey_delays(session))
+
+
 async def jumps(
     session: AsyncSession, now: datetime, zone: ZoneInfo, quiet: QuietHours | None
 ) -> list[Jump]:
@@ -111,9 +122,9 @@ async def jumps(
     )
     delays = await _survey_delays(session)
     found: list[Jump] = []
-    upcoming = await _next(session, now, events, delays)
-    if upcoming is not None:
-        found.append(upcoming)
+    soonest = await upcoming(session, now)
+    if soonest is not None:
+        found.append(soonest)
     for event in events:
         day_before = event.starts_at - timedelta(days=1)
         if day_before > now:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import selectinload
 
 from bot.app import Service, policy
 from bot.config import Settings
-from bot.db.models import Contact, Event, Invitation, TelegramLink
+from bot.db.models import Contact, Event, Invitation, OutboxMessage, TelegramLink
 from bot.db.session import Database
+from bot.playground.jumps import upcoming
 from bot.sandbox import EmulatedUser, TelegramEmulator, snapshot
 from bot.sandbox.mail_server import MailServer
 from bot.services import invitations, invite_messages, invites, marks
@@ -33,6 +34,9 @@ from bot.services.clock import ShiftedClock
 log = logging.getLogger("expertbot.playground")
 BOT_USERNAME = "expertbot_sandbox_bot"
 BOT_NAME = "Expertbot (sandbox)"
+MAX_STEPS = 200  # scheduled moments one jump walks through at most
+DRAIN_SECONDS = 20.0  # how long one step waits for the dispatcher
+DRAIN_POLL = 0.05
 USER_ID_BASE = 710_000_000  # emulated Telegram user id = this + contact id
 LOOPBACK = "127.0.0.1"
 SANDBOX_SENDER = "Ekspertu tīkls (sandbox) <tikls@expertbot.invalid>"
@@ -97,6 +101,7 @@ class Playground:
     url: str = ""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _moving: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything, connect the people, serve until `stop` is set."""
@@ -344,14 +349,46 @@ class Playground:
         return queued
 
     async def move_clock(self, *, to: datetime | None = None, by: timedelta | None = None) -> int:
-        """Move time forward, remember it in the database, and run what came due."""
-        if to is not None:
-            self.clock.jump_to(to)
-        if by is not None:
-            self.clock.advance(by)
-        queued = await self.tick()
-        await self.save()
+        """Move time forward through every scheduled moment on the way, as if it had passed.
+
+        At each moment the scheduler's scan runs and the dispatcher sends what came due before
+        time moves on, so a long jump skips no reminder, survey or digest and each is written
+        for the moment it belongs to. The result is remembered in the database.
+        """
+        target = to if to is not None else self.clock.now() + (by or timedelta(0))
+        queued = 0
+        async with self._moving:
+            for _ in range(MAX_STEPS):
+                async with self.database.session_scope() as session:
+                    step = await upcoming(session, self.clock.now())
+                if step is None or step.at >= target:
+                    break
+                self.clock.jump_to(step.at)
+                queued += await self.tick()
+                await self._delivered()
+            self.clock.jump_to(target)
+            queued += await self.tick()
+            await self._delivered()
+            await self.save()
         return queued
+
+    async def _delivered(self, limit: float = DRAIN_SECONDS) -> None:
+        """Wait (up to `limit`) until nothing due now is still waiting to be sent."""
+        deadline = asyncio.get_running_loop().time() + limit
+        while asyncio.get_running_loop().time() < deadline:
+            async with self.database.session_scope() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(
+                        OutboxMessage.status.in_(("queued", "sending")),
+                        OutboxMessage.next_attempt_at <= self.clock.now(),
+                    )
+                )
+            if not waiting:
+                return
+            self.wake()
+            await asyncio.sleep(DRAIN_POLL)
 
     async def _restore_chats(self) -> None:
         """Put back the chats and mailboxes of the last run, so a restart loses nothing shown."""
