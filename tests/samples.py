@@ -696,6 +696,7 @@ SAMPLES["page:web_survey_done"] = [
     {"survey_title": _SURVEY_PAGE["survey_title"], "editable": False},
 ]
 SAMPLES["page:web_problem"].append({"reason": "finished"})
+SAMPLES["page:web_problem"].append({"reason": "survey_closed"})
 
 _REC_TEXT = _texts(
     "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,9 +12,11 @@ from bot.db.models import Event, Invitation, Place
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.services import contacts as registry
+from bot.services import rec_registry
 from bot.services.contact_rows import parse_rows, read_table
+from bot.services.rec_files import read_rec_file
 from tests.conftest import DATA
-from tests.test_onboarding import Network, ilze
+from tests.test_onboarding import NOW, Network, ilze
 
 
 @pytest.fixture
@@ -165,3 +168,23 @@ async def test_help_lists_the_coordinator_commands_to_coordinators_only(net: Net
     await user.send("/help")
     plain = (await user.wait_for_message()).text or ""
     assert "Ko varu izdarīt" in plain and "/broadcast" not in plain and "Koordinatoram" not in plain
+
+
+async def test_recs_names_recommendations_by_their_words_with_the_comment(net: Network) -> None:
+    async with net.database.session_scope() as session:
+        spec = read_rec_file(DATA / "recommendations" / "valga-2020.yaml")
+        await rec_registry.load_recs(session, spec, now=NOW, zone=ZoneInfo("Europe/Riga"))
+        await rec_registry.set_status(
+            session,
+            "valga-2020-mediators",
+            "in_progress",
+            comment="Tikšanās Valgā norunāta martā.",
+            now=net.clock.now(),
+            zone=ZoneInfo("Europe/Riga"),
+        )
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await sandra.send("/recs")
+    reply = (await sandra.wait_for_message()).text or ""
+    assert "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.: Tiek īstenots" in reply
+    assert "Tikšanās Valgā norunāta martā." in reply and "valga-2020-mediators" not in reply

@@ -39,7 +39,7 @@ DRAIN_SECONDS = 20.0  # how long one step waits for the dispatcher
 DRAIN_POLL = 0.05
 USER_ID_BASE = 710_000_000  # emulated Telegram user id = this + contact id
 LOOPBACK = "127.0.0.1"
-SANDBOX_SENDER = "Ekspertu tīkls (sandbox) <tikls@expertbot.invalid>"
+SANDBOX_SENDER = "Expertbot (sandbox) <network@expertbot.invalid>"
 BANNER = (
     "Sandbox: nothing leaves this machine. Telegram and email are simulated here; "
     "the bot, the scheduler and the pages are the real ones."

@@ -30,6 +30,7 @@ from bot.services.recommendations import OPEN
 from bot.services.survey_results import find_survey, results
 from bot.telegram.context import Deps, deps
 from bot.telegram.self_handlers import help_
+from bot.textformat import pick_language
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ANSWERS = ("accepted", "waitlisted", "not_sure", "declined", "invited", "attended", "no_show")
@@ -138,6 +139,9 @@ async def survey_results(d: Deps, session: Any, language: str, args: list[str]) 
     )
 
 
+SHORT = 70
+
+
 @coordinators_only
 async def recs(d: Deps, session: Any, language: str, args: list[str]) -> str:
     """Overdue items and the updates of the last week."""
@@ -146,18 +150,32 @@ async def recs(d: Deps, session: Any, language: str, args: list[str]) -> str:
         select(Recommendation).where(Recommendation.status.in_(OPEN), Recommendation.due_on < today)
     )
     recent = await session.execute(
-        select(RecommendationUpdate, Recommendation.slug)
+        select(RecommendationUpdate, Recommendation)
         .join(Recommendation, Recommendation.id == RecommendationUpdate.recommendation_id)
         .where(RecommendationUpdate.recorded_at >= d.clock.now() - timedelta(days=7))
         .order_by(RecommendationUpdate.recorded_at.desc())
         .limit(10)
     )
+    updates = []
+    for update, rec in recent.all():
+        said = f"{_rec_title(rec, language)}: {label('statuses', update.status, language)}"
+        updates.append(f"{said} – {_short(update.comment)}" if update.comment else said)
     return d.texts.render(
         "coord_recs",
         language,
-        overdue=[f"{r.slug} ({_day(r.due_on)})" for r in overdue],
-        updates=[f"{slug}: {label('statuses', u.status, language)}" for u, slug in recent.all()],
+        overdue=[f"{_rec_title(r, language)} ({_day(r.due_on)})" for r in overdue],
+        updates=updates,
     )
+
+
+def _short(text: str, limit: int = SHORT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _rec_title(rec: Recommendation, language: str) -> str:
+    """The recommendation's own words, shortened, rather than its file key."""
+    return _short(pick_language(rec.text, language)) if rec.text else rec.slug
 
 
 def _day(value: date | None) -> str:

@@ -78,7 +78,7 @@ def survey_routes(deps: WebDeps) -> list[Route]:
                 session, recipient, now=deps.clock.now(), secret=deps.links.secret
             )
             if state != "open" or response is None:
-                return pages.render("web_problem", language, 409, reason=state)
+                return pages.render("web_problem", language, 409, reason=_reason(state))
             values = {q.key: v for q, v in await surveys.summary(session, response)}
             shown = await context(session, recipient)
             editing = response.status == "finished"
@@ -119,7 +119,7 @@ def survey_routes(deps: WebDeps) -> list[Route]:
             if state == "invalid":
                 await session.rollback()
         if state in ("closed", "finished"):
-            return pages.render("web_problem", language, 409, reason=state)
+            return pages.render("web_problem", language, 409, reason=_reason(state))
         if state == "invalid":
             return pages.render(
                 "web_survey",
@@ -138,3 +138,8 @@ def survey_routes(deps: WebDeps) -> list[Route]:
         Route("/s/{token}", show, methods=["GET"]),
         Route("/s/{token}", submit, methods=["POST"]),
     ]
+
+
+def _reason(state: str) -> str:
+    """A closed survey is not a closed invitation: the page says which."""
+    return "survey_closed" if state == "closed" else state

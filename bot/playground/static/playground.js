@@ -6,7 +6,8 @@
   const API = "/play/api";
   const POLL_MS = 1000;
   const DEFAULT_BANNER = "Sandbox: nothing leaves this machine. Telegram and email are simulated here.";
-  const COUNTRY_NAMES = { LV: "Latvia", EE: "Estonia", LT: "Lithuania", FI: "Finland" };
+  const REGIONS = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
+  const COUNTRY_NAMES = new Proxy({}, { get: (_, code) => { try { return (REGIONS && REGIONS.of(String(code))) || code; } catch (e) { return code; } } });
   const COUNTRY_ORDER = ["LV", "EE"];
   const CHANNEL_NAMES = { telegram: "Telegram", email: "Email", web: "Web page" };
   const TELEGRAM_STATES = {
