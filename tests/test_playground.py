@@ -179,6 +179,10 @@ async def test_a_long_jump_walks_through_every_scheduled_moment_on_the_way(
     assert any(
         b.get("text") == "Sākt aptauju" for m in user.bot_messages for b in m.buttons
     )  # and the survey after Valga, both sent at their own moments
+    cards = {c["key"]: c for c in (await running.get("/play/api/coordinator"))["surveys"]}
+    valga = cards["visit-feedback@valga-2027"]  # results per event the survey followed
+    assert valga["sent"] >= 1 and "Valga" in valga["title"]
+    assert not any(key == "visit-feedback" for key in cards)
 
 
 async def test_past_the_visit_the_survey_arrives(running: Running) -> None:
@@ -195,11 +199,16 @@ async def test_past_the_visit_the_survey_arrives(running: Running) -> None:
         f"/play/api/chat/{ilze['id']}/press",
         {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
     )
+    assert running.play.mail is not None
+    before = len(running.play.mail.mailbox(ILZE))
     await running.post("/play/api/clock", {"jump": "event:sabile-talsi-2027:after"})
     survey = await user.wait_for_message(
         lambda m: any(b.get("text") == "Sākt aptauju" for b in m.buttons), timeout=10
     )
     assert survey.from_bot
+    mails = await running.play.mail.wait_for_address(ILZE, count=before + 1, timeout=10)
+    subjects = [str(m["Subject"]) for m in mails[before:]]
+    assert any("Sabil" in s and "Atgriezenisk" in s for s in subjects), subjects
 
 
 async def test_a_jump_to_the_recommendation_reminders_brings_each_owner_a_digest(

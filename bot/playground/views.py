@@ -430,16 +430,23 @@ async def coordinator(play: Playground) -> dict[str, Any]:
         shown_events = [await _event(session, o, fmt, now) for o in overviews]
         surveys = []
         for overview in await survey_results.list_surveys(session):
-            results = await survey_results.results(session, overview.survey, "en")
-            surveys.append(
-                {
-                    "key": results.slug,
-                    "title": results.title,
-                    "sent": results.sent,
-                    "finished": results.finished,
-                    "questions": [_question(q) for q in results.questions],
-                }
+            # One card per event the survey followed: answers after Valga are not Sabile's.
+            after: list[Event | None] = list(
+                await survey_results.events_of(session, overview.survey)
             )
+            for event in after or [None]:
+                results = await survey_results.results(
+                    session, overview.survey, "en", event_id=event.id if event else None
+                )
+                surveys.append(
+                    {
+                        "key": f"{results.slug}@{event.slug}" if event else results.slug,
+                        "title": f"{results.title} · {title(event)}" if event else results.title,
+                        "sent": results.sent,
+                        "finished": results.finished,
+                        "questions": [_question(q) for q in results.questions],
+                    }
+                )
         recs = []
         for row in await rec_registry.list_recs(session, today=today):
             last = row.last_update

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.db.models import Contact, Question, Survey, SurveyRecipient, SurveyResponse
+from bot.db.models import Contact, Event, Question, Survey, SurveyRecipient, SurveyResponse
 from bot.services.event_files import DEFAULT_TIMEZONE, Problem, format_offset, path_join
 from bot.services.events import Change
 from bot.services.survey_files import CHOICE_TYPES, QuestionSpec, SurveyFileError, SurveySpec
@@ -313,6 +313,21 @@ async def _count(session: AsyncSession, model: type[Any], *where: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+async def events_of(session: AsyncSession, survey: Survey) -> list[Event]:
+    """The events after which a survey was sent, soonest first."""
+    return list(
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.id.in_(
+                    select(SurveyRecipient.event_id).where(SurveyRecipient.survey_id == survey.id)
+                )
+            )
+            .order_by(Event.starts_at)
+        )
+    )
+
+
 async def list_surveys(session: AsyncSession) -> list[SurveyOverview]:
     """Return every survey by id (slug), with its number of questions and who was sent it."""
     surveys = list(
@@ -332,13 +347,16 @@ async def list_surveys(session: AsyncSession) -> list[SurveyOverview]:
 
 
 async def _finished_responses(
-    session: AsyncSession, survey: Survey
+    session: AsyncSession, survey: Survey, event_id: int | None = None
 ) -> list[tuple[SurveyResponse, Contact | None]]:
     """Finished responses, oldest first; their contact only when the survey is not anonymous."""
+    where = [SurveyResponse.survey_id == survey.id, SurveyResponse.status == "finished"]
+    if event_id is not None:
+        where.append(SurveyResponse.event_id == event_id)
     responses = list(
         await session.scalars(
             select(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey.id, SurveyResponse.status == "finished")
+            .where(*where)
             .options(selectinload(SurveyResponse.answers))
             .order_by(SurveyResponse.finished_at, SurveyResponse.id)
         )
@@ -350,16 +368,18 @@ async def _finished_responses(
     return [(r, contacts.get(r.contact_id) if r.contact_id else None) for r in responses]
 
 
-async def results(session: AsyncSession, survey: Survey, language: str = "lv") -> SurveyResults:
-    """Add up the finished responses of a survey, with texts in one language."""
-    sent = await _count(session, SurveyRecipient, SurveyRecipient.survey_id == survey.id)
+async def results(
+    session: AsyncSession, survey: Survey, language: str = "lv", *, event_id: int | None = None
+) -> SurveyResults:
+    """Add up the finished responses of a survey (after one event, if given), in one language."""
+    scope = [SurveyRecipient.survey_id == survey.id]
+    if event_id is not None:
+        scope.append(SurveyRecipient.event_id == event_id)
+    sent = await _count(session, SurveyRecipient, *scope)
     finished = await _count(
-        session,
-        SurveyRecipient,
-        SurveyRecipient.survey_id == survey.id,
-        SurveyRecipient.finished_at.is_not(None),
+        session, SurveyRecipient, *scope, SurveyRecipient.finished_at.is_not(None)
     )
-    responses = await _finished_responses(session, survey)
+    responses = await _finished_responses(session, survey, event_id)
     questions = []
     for question in survey.questions:
         given = [
