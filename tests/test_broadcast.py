@@ -73,6 +73,7 @@ async def test_a_coordinator_broadcasts_to_the_valga_audience_and_gets_a_summary
         received.text == "Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas."
     )
     summary = await sandra.wait_for_message(lambda m: "Ziņa nosūtīta" in (m.text or ""), timeout=10)
+    assert any(m.text == "Sūta… 1 no 1" for m in sandra.bot_messages)  # progress reached the end
     assert "Nosūtītas: 1" in (summary.text or "") and "Izlaistas (bloķēts vai atteicies): 1" in (
         summary.text or ""
     )

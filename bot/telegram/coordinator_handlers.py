@@ -204,6 +204,10 @@ async def _follow(
                 d.texts.render("bc_progress", language, done=done, total=total), chat, message_id
             )
         await asyncio.sleep(1.0)  # a real-time progress display, not a test wait
+    if done != shown_done:  # the last count, so the progress line does not stop short
+        await context.bot.edit_message_text(
+            d.texts.render("bc_progress", language, done=done, total=total), chat, message_id
+        )
     reasons = [f"{name}: {why}" for name, why in state.failures][:10]
     await context.bot.send_message(
         chat,
