@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from bot.app import Service
 from bot.config import load_settings
-from bot.db.models import ConsentRecord, Contact, Event, Invitation
+from bot.db.models import ConsentRecord, Contact, Event, Invitation, InvitationAnswer, Place
 from bot.db.session import Database
 from bot.sandbox import EmulatedUser, TelegramEmulator
 from bot.services import contacts as registry
-from bot.services import invites, onboarding, outbox
+from bot.services import invites, onboarding, outbox, selfservice
 from bot.services.clock import ManualClock
 from bot.services.contact_rows import parse_rows, read_table
 from bot.web.app import webhook_secret
@@ -387,3 +387,31 @@ async def test_a_coordinator_links_a_request_to_the_contact_it_belongs_to(
     assert "Labdien, Dace Krūmiņa!" in ((await dace.wait_for_message()).text or "")
     contact = await network.contact("dace.krumina@talsi.example")
     assert contact.telegram_state == "active" and contact.role == "regional_expert"
+
+
+async def test_privacy_counts_only_answers_the_person_gave(network: Network) -> None:
+    async with network.database.session_scope() as session:
+        contact = await registry.find(session, "ilze.kalnina@jelgava.example")
+        assert contact is not None
+        event = Event(
+            slug="valga-2027",
+            kind="cross_border_meeting",
+            status="published",
+            title={"lv": "Sanāksme Valgā"},
+            timezone="Europe/Tallinn",
+            starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
+            ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
+        )
+        event.places = [Place(position=0, name="Valga Vallavalitsus")]
+        session.add(event)
+        await session.flush()
+        invitation = Invitation(event_id=event.id, contact_id=contact.id, status="invited")
+        invitation.history = [InvitationAnswer(status="invited", channel=None, recorded_at=NOW)]
+        session.add(invitation)
+        await session.flush()
+        assert (await selfservice.summary(session, contact))["answers"] == 0
+        invitation.history.append(
+            InvitationAnswer(status="accepted", channel="telegram", recorded_at=NOW)
+        )
+        await session.flush()
+        assert (await selfservice.summary(session, contact))["answers"] == 1

@@ -79,7 +79,8 @@ async def summary(session: AsyncSession, contact: Contact) -> dict[str, Any]:
             select(func.count())
             .select_from(InvitationAnswer)
             .join(Invitation, Invitation.id == InvitationAnswer.invitation_id)
-            .where(Invitation.contact_id == contact.id)
+            # being invited is in the history too, but it is not an answer the person gave
+            .where(Invitation.contact_id == contact.id, InvitationAnswer.status != "invited")
         )
         + await count(select(func.count()).where(SurveyResponse.contact_id == contact.id)),
         "tasks": await count(
