@@ -511,7 +511,12 @@
     return h("button", {
       type: "button", class: "person" + (selected ? " selected" : "") + (p.coordinator ? " is-coordinator" : ""),
       "data-person": key, "data-focus": `person:${key}`, "aria-pressed": selected ? "true" : "false",
-      onclick: () => selectPerson(key, {}),
+      onclick: () => {
+        selectPerson(key, {});
+        // Stacked columns (a phone or a narrow window): bring the chosen person's phone into view.
+        const device = document.querySelector(".device-col");
+        if (device && window.matchMedia("(max-width: 1199px)").matches) device.scrollIntoView({ behavior: "smooth", block: "start" });
+      },
     },
     avatar(p.name),
     h("span", { class: "person-main" },
