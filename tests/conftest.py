@@ -7,13 +7,14 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
 from bot.db import migrate
@@ -40,6 +41,23 @@ def in_thread(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+T = TypeVar("T")
+
+
+def query(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one read (or write) against a test database, outside the code under test."""
+
+    async def run() -> T:
+        database = Database(url)
+        try:
+            async with database.session_scope() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return in_thread(run)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.db.models import Event, Invitation, Place
+from bot.db.models import Invitation
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.services import contacts as registry
@@ -16,7 +15,7 @@ from bot.services import rec_registry
 from bot.services.contact_rows import parse_rows, read_table
 from bot.services.rec_files import read_rec_file
 from tests.conftest import DATA
-from tests.test_onboarding import NOW, Network, ilze
+from tests.test_onboarding import NOW, Network, ilze, valga_event
 
 
 @pytest.fixture
@@ -33,18 +32,7 @@ async def net(sqlite_database: Database) -> AsyncIterator[Network]:
 
 async def valga(net: Network, *emails: str) -> None:
     async with net.database.session_scope() as session:
-        event = Event(
-            slug="valga-2027",
-            kind="cross_border_meeting",
-            status="published",
-            title={"lv": "Sanāksme Valgā", "et": "Kohtumine Valgas"},
-            timezone="Europe/Tallinn",
-            starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
-            ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
-        )
-        event.places = [Place(position=0, name="Valga Vallavalitsus")]
-        session.add(event)
-        await session.flush()
+        event = await valga_event(session)
         for email in emails:
             contact = await registry.find(session, email)
             assert contact is not None

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,9 +20,8 @@ from bot.services.audience import Audience
 from bot.services.contact_rows import parse_rows, read_table
 from bot.services.event_files import EventSpec, read_event_file
 from bot.services.rec_files import read_rec_file
-from tests.conftest import Cli, in_thread
+from tests.conftest import Cli, query
 
-T = TypeVar("T")
 RIGA = ZoneInfo("Europe/Riga")
 # Winter, summer, and a week before the clocks go forward (the events land after it).
 NOWS = [
@@ -212,18 +209,6 @@ def snapshot(url: str) -> tuple[object, ...]:
         return (*counts, sorted(events))
 
     return query(url, work)
-
-
-def query(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def run() -> T:
-        database = Database(url)
-        try:
-            async with database.session_scope() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return in_thread(run)  # type: ignore[no-any-return]
 
 
 def test_demo_loads_an_empty_database_and_refuses_a_second_time(cli: Cli) -> None:

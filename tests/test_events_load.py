@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from openpyxl import load_workbook
@@ -15,10 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Event, Invitation, InvitationAnswer
-from bot.db.session import Database
 from bot.services import events as registry
 from bot.services.event_files import EventFileError, parse_event, read_event_file
-from tests.conftest import DATA, SHARED_EXAMPLES, Cli, in_thread
+from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 EVENTS = DATA / "events"
 VALGA = EVENTS / "valga-2027.yaml"
@@ -28,22 +25,6 @@ SHARED_EVENTS = SHARED_EXAMPLES / "events"
 EXAMPLES = sorted(EVENTS.glob("*.yaml")) + (
     sorted(SHARED_EVENTS.glob("*.yaml")) if SHARED_EVENTS.exists() else []
 )
-
-T = TypeVar("T")
-
-
-def query(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one read (or write) against the test database, outside the CLI."""
-
-    async def run() -> T:
-        database = Database(url)
-        try:
-            async with database.session_scope() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return in_thread(run)  # type: ignore[no-any-return]
 
 
 def stored(url: str, slug: str) -> Event:

@@ -9,11 +9,11 @@ import re
 import sqlite3
 import struct
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +32,8 @@ from bot.services import invites
 from bot.services.clock import ManualClock
 from bot.services.compose import Composer
 from bot.services.dispatcher import Dispatcher
-from tests.conftest import DATA, Cli, in_thread
+from tests.conftest import DATA, Cli
+from tests.conftest import query as in_session
 from tests.test_outbox import POLICY
 
 CONTACTS = DATA / "contacts.csv"
@@ -42,21 +43,6 @@ LINK = re.compile(rf"https://t\.me/ekspertu_tikls_bot\?start=({TOKEN})")
 LINE = re.compile(rf"^(?P<name>\S.*?)\s{{2,}}(?P<email>\S+)\s{{2,}}{LINK.pattern}$")
 RIGA = ZoneInfo("Europe/Riga")
 WITHOUT_EMAIL = {"Raimonds Kļaviņš", "Priit Mägi"}
-T = TypeVar("T")
-
-
-def in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run work in one committed transaction on the test's database."""
-
-    async def run() -> T:
-        database = Database(url)
-        try:
-            async with database.session_scope() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return in_thread(run)  # type: ignore[no-any-return]
 
 
 def verdict(url: str, token: str, now: datetime | None = None) -> invites.Verdict:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Service
 from bot.config import load_settings
@@ -97,6 +98,23 @@ async def network(sqlite_database: Database) -> AsyncIterator[Network]:
         await net.start()
         yield net
         await net.close()
+
+
+async def valga_event(session: AsyncSession) -> Event:
+    """A published one-day meeting in Valga, flushed so it has an id."""
+    event = Event(
+        slug="valga-2027",
+        kind="cross_border_meeting",
+        status="published",
+        title={"lv": "Sanāksme Valgā", "et": "Kohtumine Valgas"},
+        timezone="Europe/Tallinn",
+        starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
+        ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
+    )
+    event.places = [Place(position=0, name="Valga Vallavalitsus")]
+    session.add(event)
+    await session.flush()
+    return event
 
 
 def ilze(emulator: TelegramEmulator) -> EmulatedUser:
@@ -393,18 +411,7 @@ async def test_privacy_counts_only_answers_the_person_gave(network: Network) -> 
     async with network.database.session_scope() as session:
         contact = await registry.find(session, "ilze.kalnina@jelgava.example")
         assert contact is not None
-        event = Event(
-            slug="valga-2027",
-            kind="cross_border_meeting",
-            status="published",
-            title={"lv": "Sanāksme Valgā"},
-            timezone="Europe/Tallinn",
-            starts_at=datetime(2027, 2, 4, 8, tzinfo=UTC),
-            ends_at=datetime(2027, 2, 4, 13, tzinfo=UTC),
-        )
-        event.places = [Place(position=0, name="Valga Vallavalitsus")]
-        session.add(event)
-        await session.flush()
+        event = await valga_event(session)
         invitation = Invitation(event_id=event.id, contact_id=contact.id, status="invited")
         invitation.history = [InvitationAnswer(status="invited", channel=None, recorded_at=NOW)]
         session.add(invitation)

@@ -48,6 +48,21 @@ class Running:
     async def user(self, email: str) -> EmulatedUser:
         return self.play.users[(await self.person(email))["id"]]
 
+    async def accept(self, email: str, where: str = "Valg") -> ChatMessage:
+        """Press Piedalīšos under the invitation to an event, as that person; return it."""
+        person, user = await self.person(email), await self.user(email)
+        message = await user.wait_for_message(
+            lambda m: invitation(m) and where in (m.text or ""), timeout=10
+        )
+        await self.post(
+            f"/play/api/chat/{person['id']}/press",
+            {
+                "message_id": message.message_id,
+                "data": message.button("Piedalīšos")["callback_data"],
+            },
+        )
+        return message
+
     async def event(self, key: str) -> dict[str, Any]:
         events = (await self.get("/play/api/coordinator"))["events"]
         return next(e for e in events if e["key"] == key)
@@ -139,13 +154,8 @@ async def test_an_rsvp_link_in_a_mailbox_opens_the_real_page(running: Running) -
 
 
 async def test_a_jump_to_the_day_before_brings_the_reminder(running: Running) -> None:
-    ilze = await running.person(ILZE)
     user = await running.user(ILZE)
-    message = await user.wait_for_message(invitation, timeout=10)
-    await running.post(
-        f"/play/api/chat/{ilze['id']}/press",
-        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
-    )
+    await running.accept(ILZE)
     state = await running.get("/play/api/state")
     ids = [j["id"] for j in state["jumps"]]
     assert "event:valga-2027:day-before" in ids and "event:valga-2027:after" in ids
@@ -162,13 +172,8 @@ async def test_a_jump_to_the_day_before_brings_the_reminder(running: Running) ->
 async def test_a_long_jump_walks_through_every_scheduled_moment_on_the_way(
     running: Running,
 ) -> None:
-    ilze = await running.person(ILZE)
     user = await running.user(ILZE)
-    message = await user.wait_for_message(invitation, timeout=10)
-    await running.post(
-        f"/play/api/chat/{ilze['id']}/press",
-        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
-    )
+    message = await running.accept(ILZE)
     await running.post("/play/api/events/sabile-talsi-2027/invite")
     await user.wait_for_message(lambda m: "Sabil" in (m.text or ""), timeout=10)
     # Sabile/Talsi is two weeks after Valga: the jump passes the Valga meeting on its way.
@@ -186,19 +191,12 @@ async def test_a_long_jump_walks_through_every_scheduled_moment_on_the_way(
 
 
 async def test_past_the_visit_the_survey_arrives(running: Running) -> None:
-    ilze = await running.person(ILZE)
     user = await running.user(ILZE)
     visit = await running.event("sabile-talsi-2027")
     assert visit["can_invite"]
     invited = await running.post("/play/api/events/sabile-talsi-2027/invite")
     assert invited["invited"] >= 1
-    message = await user.wait_for_message(
-        lambda m: invitation(m) and "Sabil" in (m.text or ""), timeout=10
-    )
-    await running.post(
-        f"/play/api/chat/{ilze['id']}/press",
-        {"message_id": message.message_id, "data": message.button("Piedalīšos")["callback_data"]},
-    )
+    await running.accept(ILZE, "Sabil")
     assert running.play.mail is not None
     before = len(running.play.mail.mailbox(ILZE))
     await running.post("/play/api/clock", {"jump": "event:sabile-talsi-2027:after"})

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,11 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Recommendation, RecommendationUpdate
-from bot.db.session import Database
 from bot.services import rec_registry
 from bot.services.rec_files import parse_recs
 from bot.services.recommendations import open_items_of
-from tests.conftest import DATA, SHARED_EXAMPLES, Cli, in_thread
+from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 RECS = DATA / "recommendations"
 VALGA = RECS / "valga-2020.yaml"
@@ -27,22 +24,6 @@ EXAMPLES = sorted(RECS.glob("*.yaml")) + (
     sorted(SHARED_RECS.glob("*.yaml")) if SHARED_RECS.exists() else []
 )
 RIGA = ZoneInfo("Europe/Riga")
-
-T = TypeVar("T")
-
-
-def query(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one read (or write) against the test database, outside the CLI."""
-
-    async def run() -> T:
-        database = Database(url)
-        try:
-            async with database.session_scope() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return in_thread(run)  # type: ignore[no-any-return]
 
 
 def stored(url: str, slug: str) -> Recommendation:

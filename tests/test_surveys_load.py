@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Answer, Contact, Survey, SurveyResponse
-from bot.db.session import Database
 from bot.services import survey_results as registry
 from bot.services.survey_files import SurveyFileError, parse_survey
-from tests.conftest import DATA, SHARED_EXAMPLES, Cli, in_thread
+from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 SURVEYS = DATA / "surveys"
 VISIT = SURVEYS / "visit-feedback.yaml"
@@ -25,22 +22,6 @@ SHARED_SURVEYS = SHARED_EXAMPLES / "surveys"
 EXAMPLES = sorted(SURVEYS.glob("*.yaml")) + (
     sorted(SHARED_SURVEYS.glob("*.yaml")) if SHARED_SURVEYS.exists() else []
 )
-
-T = TypeVar("T")
-
-
-def query(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one read (or write) against the test database, outside the CLI."""
-
-    async def run() -> T:
-        database = Database(url)
-        try:
-            async with database.session_scope() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return in_thread(run)  # type: ignore[no-any-return]
 
 
 def stored(url: str, slug: str) -> Survey:
