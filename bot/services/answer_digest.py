@@ -50,20 +50,15 @@ async def queue_due(session: AsyncSession, *, now: datetime, policy: outbox.Deli
             continue
         if not (await session.execute(_answers_between(since, now).limit(1))).first():
             continue
-        for channel in outbox.CHANNEL_ORDER:  # one copy: Telegram where linked, else email
-            result = await outbox.enqueue(
-                session,
-                contact=coordinator,
-                channel=channel,
-                kind=KIND,
-                dedupe_key=f"{KIND}:{coordinator.id}:{now:%Y%m%dT%H%M}",
-                now=now,
-                policy=policy,
-                params={"since": since.isoformat(), "until": now.isoformat()},
-            )
-            if result.status != "skipped":
-                queued += result.status == "queued"
-                break
+        queued += await outbox.enqueue_once(
+            session,
+            contact=coordinator,
+            key=f"{KIND}:{coordinator.id}:{now:%Y%m%dT%H%M}",
+            kind=KIND,
+            now=now,
+            policy=policy,
+            params={"since": since.isoformat(), "until": now.isoformat()},
+        )
     return queued
 
 

@@ -81,20 +81,16 @@ async def queue_due(
         found = await figures(session, since, now)
         if not (found["answers"] or found["surveys"] or found["recs"] or found["problems"]):
             continue
-        for channel in outbox.CHANNEL_ORDER:  # one copy: Telegram where linked, else email
-            result = await outbox.enqueue(
-                session,
-                contact=coordinator,
-                channel=channel,
-                kind=KIND,
-                dedupe_key=f"{key}:{channel}",
-                now=now,
-                policy=policy,
-                params={"since": since.isoformat(), "until": now.isoformat()},
-            )
-            if result.status != "skipped":
-                queued += result.status == "queued"
-                break
+        queued += await outbox.enqueue_once(
+            session,
+            contact=coordinator,
+            key=key,
+            key_per_channel=True,
+            kind=KIND,
+            now=now,
+            policy=policy,
+            params={"since": since.isoformat(), "until": now.isoformat()},
+        )
     return queued
 
 

@@ -131,6 +131,28 @@ async def enqueue_everywhere(
     ]
 
 
+async def enqueue_once(
+    session: AsyncSession,
+    *,
+    contact: Contact,
+    key: str,
+    key_per_channel: bool = False,
+    **fields: Any,
+) -> bool:
+    """Queue one copy on the first open channel (Telegram where linked, else email).
+
+    Return whether a new row was queued (False for a duplicate or no open channel).
+    """
+    for channel in CHANNEL_ORDER:
+        dedupe_key = f"{key}:{channel}" if key_per_channel else key
+        result = await enqueue(
+            session, contact=contact, channel=channel, dedupe_key=dedupe_key, **fields
+        )
+        if result.status != "skipped":
+            return result.status == "queued"
+    return False
+
+
 async def cancel(
     session: AsyncSession,
     *,

@@ -33,20 +33,9 @@ async def _one_channel(
     params: dict[str, Any],
 ) -> bool:
     """Queue on Telegram where the person is there, else by email: one copy, not two."""
-    for channel in outbox.CHANNEL_ORDER:
-        result = await outbox.enqueue(
-            session,
-            contact=contact,
-            channel=channel,
-            kind=kind,
-            dedupe_key=key,
-            now=now,
-            policy=policy,
-            params=params,
-        )
-        if result.status != "skipped":
-            return result.status == "queued"
-    return False
+    return await outbox.enqueue_once(
+        session, contact=contact, key=key, kind=kind, now=now, policy=policy, params=params
+    )
 
 
 async def queue_due(session: AsyncSession, *, now: datetime, policy: outbox.DeliveryPolicy) -> int:
