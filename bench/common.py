@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from bot.db import migrate
 from bot.db.models import Contact, OutboxMessage, TelegramLink
 from bot.db.session import Database
-from bot.services.outbox import DeliveryPolicy
+from bot.services.delivery.outbox import DeliveryPolicy
 
 POLICY = DeliveryPolicy(ZoneInfo("Europe/Riga"), None)
 CHUNK = 5000  # rows built and inserted at a time

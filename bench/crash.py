@@ -41,8 +41,8 @@ from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox import RateLimits, TelegramEmulator
 from bot.services.clock import SystemClock
-from bot.services.compose import Composer
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
 
 N = 1000
 KILL_AT = 0.30  # share of the messages delivered when the first process is killed

@@ -25,9 +25,9 @@ from bot.db.session import Database  # noqa: E402
 from bot.rendering import Renderer  # noqa: E402
 from bot.sandbox.mail_server import MailServer  # noqa: E402
 from bot.services.clock import SystemClock  # noqa: E402
-from bot.services.compose import Composer  # noqa: E402
-from bot.services.delivery import Outgoing  # noqa: E402
-from bot.services.dispatcher import Dispatcher  # noqa: E402
+from bot.services.delivery.compose import Composer  # noqa: E402
+from bot.services.delivery.dispatcher import Dispatcher  # noqa: E402
+from bot.services.delivery.port import Outgoing  # noqa: E402
 
 N = 2000
 

@@ -40,10 +40,10 @@ from bot.db.models import Contact, OutboxMessage
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox import RateLimits, TelegramEmulator
-from bot.services import outbox
 from bot.services.clock import SystemClock
-from bot.services.compose import Composer
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery import outbox
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
 
 N = 50_000
 SAMPLE = 2_000  # rows queued through outbox.enqueue

@@ -22,21 +22,19 @@ from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
 from bot.scheduler import Ticker
 from bot.scheduler import start as start_scheduler
-from bot.services import (  # noqa: F401  (each registers its send-time builder)
-    answer_digest,
-    coordinator_digest,
-    invitation_messages,
-    invite_messages,
-    rec_reminders,
-    reminders,
-    survey_sending,
-)
 from bot.services.clock import Clock, SystemClock
-from bot.services.compose import Composer
-from bot.services.delivery import Sender
-from bot.services.dispatcher import Dispatcher
-from bot.services.links import Links
-from bot.services.outbox import DeliveryPolicy
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.outbox import DeliveryPolicy
+from bot.services.delivery.port import Sender
+from bot.services.delivery.signed_links import Links
+
+# Each module below registers its send-time builder with the composer when imported.
+from bot.services.events import answer_digest, invitation_messages, reminders  # noqa: F401
+from bot.services.onboarding import join_links  # noqa: F401
+from bot.services.recommendations import reminders as rec_reminders  # noqa: F401
+from bot.services.reporting import coordinator_digest  # noqa: F401
+from bot.services.surveys import sending as survey_sending  # noqa: F401
 from bot.telegram.context import Deps
 from bot.telegram.setup import (
     ALLOWED_UPDATES,
@@ -46,7 +44,7 @@ from bot.telegram.setup import (
 )
 from bot.telegram.texts import Texts
 from bot.web.app import WEBHOOK_PATH, build_web, webhook_secret
-from bot.web.rsvp import WebDeps
+from bot.web.pages import WebDeps
 
 log = logging.getLogger("expertbot")
 
@@ -96,6 +94,7 @@ class Service:
     dispatcher: Dispatcher | None = None
     ticker: Ticker | None = None
     routes: list[BaseRoute] = field(default_factory=list)  # more web pages (the playground)
+    web_state: dict[str, Any] = field(default_factory=dict)  # what those pages read from app.state
     database: Database | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -208,7 +207,9 @@ class Service:
             if signer
             else None
         )
-        web = build_web(webhook=sink, webhook_token=token, pages=pages, extra=self.routes)
+        web = build_web(
+            webhook=sink, webhook_token=token, pages=pages, extra=self.routes, state=self.web_state
+        )
         server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
         await server.start()
         log.info("web pages on http://%s:%s", self.settings.web_host, server.port)

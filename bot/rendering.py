@@ -1,6 +1,13 @@
-"""Render message templates from messages/<lang>/ for Telegram and email.
+"""Render the words people read, from messages/<lang>/<surface>/.
 
-One template per message kind and channel variant: `<kind>.telegram.html` (Telegram HTML),
+Every text lives under messages/<lang>/, by surface:
+- outbound/  messages sent on both channels, rendered here by `Renderer`;
+- replies/   the bot's answers in a Telegram chat (bot/telegram/texts.py);
+- pages/     the web pages behind email links (bot/web/pages.py);
+- reports/   the funding report and its labels (bot/services/reporting/funding_report.py).
+Layouts without words (bot/layouts/) are found by name beside them.
+
+One outbound template per message kind and channel variant: `<kind>.telegram.html` (Telegram HTML),
 `<kind>.email_subject.txt`, `<kind>.email.txt` and `<kind>.email.html`. HTML variants are
 autoescaped, text variants are not. Files whose names start with "_" are shared pieces
 (layouts, buttons) that templates extend or include, not message kinds. Templates see the
@@ -24,6 +31,8 @@ import bot
 from bot import textformat
 
 LANGUAGES = ("lv", "et", "en")
+SURFACES = ("outbound", "replies", "pages", "reports")
+LAYOUTS = Path(__file__).resolve().parent / "layouts"
 FALLBACK_LANGUAGE = "lv"
 VARIANTS = {
     "telegram": "telegram.html",
@@ -71,7 +80,7 @@ class Renderer:
         suffixes = tuple("." + suffix for suffix in VARIANTS.values())
         names = {
             path.name.removesuffix(suffix)
-            for path in self.messages_dir.glob("*/*")
+            for path in self.messages_dir.glob("*/outbound/*")
             for suffix in suffixes
             if path.name.endswith(suffix) and not path.name.startswith("_")
         }
@@ -146,14 +155,14 @@ def label(group: str, key: str, language: str) -> str:
 
 
 def template_name(kind: str, variant: str, language: str) -> str:
-    """Return the loader name of a template: "lv/event_invitation.telegram.html"."""
-    return f"{language}/{kind}.{VARIANTS[variant]}"
+    """Return the loader name of a template: "lv/outbound/event_invitation.telegram.html"."""
+    return f"{language}/outbound/{kind}.{VARIANTS[variant]}"
 
 
 def build_environment(messages_dir: Path) -> jinja2.Environment:
-    """Build the Jinja2 environment over messages/ with the locale-aware filters."""
+    """Build the Jinja2 environment over messages/ (and the layouts) with the locale filters."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(messages_dir),
+        loader=jinja2.FileSystemLoader([messages_dir, LAYOUTS]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

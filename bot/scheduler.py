@@ -10,15 +10,12 @@ from datetime import UTC, datetime, time
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db.session import Database
-from bot.services import (
-    answer_digest,
-    coordinator_digest,
-    rec_reminders,
-    reminders,
-    survey_sending,
-)
 from bot.services.clock import Clock
-from bot.services.outbox import DeliveryPolicy
+from bot.services.delivery.outbox import DeliveryPolicy
+from bot.services.events import answer_digest, reminders
+from bot.services.recommendations import reminders as rec_reminders
+from bot.services.reporting import coordinator_digest
+from bot.services.surveys import sending as survey_sending
 
 log = logging.getLogger("expertbot.scheduler")
 

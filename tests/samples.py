@@ -359,7 +359,14 @@ SAMPLES["event_invitation"][-1:-1] = [
 ]
 
 
-# The bot's own replies (bot/telegram/templates/<lang>/<name>.html), checked by the language gate.
+def _surface_key(name: str) -> str:
+    """Name a reply or page sample by its path under messages/<lang>/: "replies/welcome"."""
+    if name.startswith("web_"):
+        return "pages/" + name.removeprefix("web_")
+    return f"replies/{name}"
+
+
+# The bot's own replies (messages/<lang>/replies/<name>.html), checked by the language gate.
 _EVENTS_SHOWN = [
     {
         "title": VALGA["title"],
@@ -454,7 +461,7 @@ for _page, _sets in {
     "group_only": [{}],
     "not_linked": [{}],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
 for _page, _sets in {
     "rsvp_recorded": [{"answer": "—"}],
@@ -462,7 +469,6 @@ for _page, _sets in {
     "rsvp_closed": [{}],
     "rsvp_cancelled": [{}],
     "rsvp_not_yours": [{}],
-    "_page": [{}],
     "web_rsvp": [
         {
             "event": VALGA,
@@ -490,7 +496,7 @@ for _page, _sets in {
         {"reason": "invalid"},
     ],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
 SAMPLES["event_changed"] = [
     {
@@ -618,7 +624,7 @@ for _page, _sets in {
     "survey_too_long": [{"limit": 1000}, {"limit": 21}],
     "survey_required": [{}],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
 _SURVEY_QUESTIONS = [
     {
@@ -673,7 +679,7 @@ _SURVEY_PAGE = {
     "action": "/s/abc",
     "confirm": "0f3a",
 }
-SAMPLES["page:web_survey"] = [
+SAMPLES["pages/survey"] = [
     {
         **_SURVEY_PAGE,
         "event_title": VALGA["title"],
@@ -691,12 +697,12 @@ SAMPLES["page:web_survey"] = [
         "editing": True,
     },
 ]
-SAMPLES["page:web_survey_done"] = [
+SAMPLES["pages/survey_done"] = [
     {"survey_title": _SURVEY_PAGE["survey_title"], "editable": True},
     {"survey_title": _SURVEY_PAGE["survey_title"], "editable": False},
 ]
-SAMPLES["page:web_problem"].append({"reason": "finished"})
-SAMPLES["page:web_problem"].append({"reason": "survey_closed"})
+SAMPLES["pages/problem"].append({"reason": "finished"})
+SAMPLES["pages/problem"].append({"reason": "survey_closed"})
 
 _REC_TEXT = _texts(
     "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
@@ -763,9 +769,9 @@ for _page, _sets in {
     "rec_comment_saved": [{}],
     "rec_comment_too_long": [{}],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
-SAMPLES["page:web_tasks"] = [
+SAMPLES["pages/tasks"] = [
     {
         "items": [
             {
@@ -791,7 +797,7 @@ SAMPLES["page:web_tasks"] = [
     },
     {"items": [], "choices": [], "action": "/t/abc", "confirm": "0f3a"},
 ]
-SAMPLES["page:web_tasks_done"] = [{}]
+SAMPLES["pages/tasks_done"] = [{}]
 
 for _page, _sets in {
     "bc_ask": [{}],
@@ -813,9 +819,9 @@ for _page, _sets in {
     "bc_cancelled": [{}],
     "bc_nobody": [{}],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
-# The coordinator's report (bot/reports/templates/<lang>/report.html): a busy half-year with
+# The coordinator's report (messages/<lang>/reports/report.html): a busy half-year with
 # counts that choose every plural form, events without attendance, a survey without ratings;
 # and an empty period.
 _REPORT_KINDS = (
@@ -826,7 +832,7 @@ _REPORT_KINDS = (
     "mediator_training",
     "cross_border_meeting",
 )
-SAMPLES["page:report"] = [
+SAMPLES["reports/report"] = [
     {
         "start": date(2027, 1, 1),
         "end": date(2027, 6, 30),
@@ -992,7 +998,7 @@ for _page, _sets in {
     ],
     "coord_invited": [{"title": "—", "count": 2, "already": 0}],
 }.items():
-    SAMPLES[f"page:{_page}"] = _sets
+    SAMPLES[_surface_key(_page)] = _sets
 
 SAMPLES["coordinator_digest"] = [
     {

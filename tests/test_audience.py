@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.db.session import Database
-from bot.services import contacts as registry
-from bot.services.audience import Audience, select_contacts
-from bot.services.contact_rows import parse_rows, read_table
+from bot.services.contacts import registry
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.contacts.rows import parse_rows, read_table
 from tests.conftest import DATA
 
 

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from bot.db.models import Event
-from bot.services.calendar import event_calendar, event_uid
+from bot.services.events.calendar import event_calendar, event_uid
 from tests.conftest import Cli
 from tests.test_events_load import SABILE, VALGA, edited, stored
 

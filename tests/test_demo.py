@@ -13,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Event, Recommendation, Survey
 from bot.db.session import Database
-from bot.services import demo, invitations, rec_registry
-from bot.services import events as event_registry
-from bot.services import survey_results as survey_registry
-from bot.services.audience import Audience
-from bot.services.contact_rows import parse_rows, read_table
-from bot.services.event_files import EventSpec, read_event_file
-from bot.services.rec_files import read_rec_file
+from bot.services import demo
+from bot.services.contacts.audience import Audience
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.events import invitations
+from bot.services.events import registry as event_registry
+from bot.services.events.files import EventSpec, read_event_file
+from bot.services.recommendations import registry as rec_registry
+from bot.services.recommendations.files import read_rec_file
+from bot.services.surveys import registry as survey_registry
 from tests.conftest import Cli, query
 
 RIGA = ZoneInfo("Europe/Riga")

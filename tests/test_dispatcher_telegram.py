@@ -21,11 +21,11 @@ from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox import Fault, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import outbox
 from bot.services.clock import ManualClock
-from bot.services.compose import Composer, Composition
-from bot.services.delivery import Attachment
-from bot.services.dispatcher import Dispatcher, RetryPolicy
+from bot.services.delivery import outbox
+from bot.services.delivery.compose import Composer, Composition
+from bot.services.delivery.dispatcher import Dispatcher, RetryPolicy
+from bot.services.delivery.port import Attachment
 from tests.test_outbox import POLICY, add_contact
 
 NOON = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
@@ -226,8 +226,8 @@ async def test_unparseable_html_is_a_template_bug_that_fails_loudly_with_the_tex
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     for language in ("lv", "et", "en"):
-        folder = tmp_path / language
-        folder.mkdir()
+        folder = tmp_path / language / "outbound"
+        folder.mkdir(parents=True)
         (folder / "broken.telegram.html").write_text("<p>{{ text }}</p>", encoding="utf-8")
         for variant in ("email_subject.txt", "email.txt", "email.html"):
             (folder / f"broken.{variant}").write_text("{{ text }}", encoding="utf-8")

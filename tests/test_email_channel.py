@@ -12,7 +12,7 @@ import trustme
 
 from bot.channels.email import EmailSender, SmtpConfig
 from bot.sandbox.mail_server import MailServer
-from bot.services.delivery import Attachment, Outgoing
+from bot.services.delivery.port import Attachment, Outgoing
 
 NOW = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
 

@@ -14,11 +14,11 @@ from bot.db.models import Contact, Invitation, OutboxMessage
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox.mail_server import MailServer
-from bot.services import invitations
 from bot.services.clock import ManualClock
-from bot.services.compose import Composer
-from bot.services.dispatcher import Dispatcher
-from bot.services.links import Links
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.signed_links import Links
+from bot.services.events import invitations
 from tests.conftest import DATA, Cli
 from tests.test_outbox import POLICY
 

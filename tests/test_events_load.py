@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Event, Invitation, InvitationAnswer
-from bot.services import events as registry
-from bot.services.event_files import EventFileError, parse_event, read_event_file
+from bot.services.events import registry
+from bot.services.events.files import EventFileError, parse_event, read_event_file
 from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 EVENTS = DATA / "events"

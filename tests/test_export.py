@@ -31,12 +31,13 @@ from bot.db.models import (
     SurveyRecipient,
     SurveyResponse,
 )
-from bot.services import invitations, recommendations
-from bot.services.events import find_event
-from bot.services.invitations import InvitePlan
-from bot.services.outbox import DeliveryPolicy
-from bot.services.rec_registry import find_recommendation
-from bot.services.survey_results import find_survey
+from bot.services.delivery.outbox import DeliveryPolicy
+from bot.services.events import invitations
+from bot.services.events.invitations import InvitePlan
+from bot.services.events.registry import find_event
+from bot.services.recommendations import followup as recommendations
+from bot.services.recommendations.registry import find_recommendation
+from bot.services.surveys.registry import find_survey
 from tests.conftest import DATA, Cli
 from tests.test_surveys_load import query
 

@@ -19,7 +19,7 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.funding_report import ReportFigures, figures
+from bot.services.reporting.funding_report import ReportFigures, figures
 from tests.conftest import Cli
 from tests.test_export import (
     EVENTS,

@@ -28,10 +28,10 @@ from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import invites
 from bot.services.clock import ManualClock
-from bot.services.compose import Composer
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.onboarding import join_tokens
 from tests.conftest import DATA, Cli
 from tests.conftest import query as in_session
 from tests.test_outbox import POLICY
@@ -45,9 +45,9 @@ RIGA = ZoneInfo("Europe/Riga")
 WITHOUT_EMAIL = {"Raimonds Kļaviņš", "Priit Mägi"}
 
 
-def verdict(url: str, token: str, now: datetime | None = None) -> invites.Verdict:
-    async def work(session: AsyncSession) -> invites.Verdict:
-        return (await invites.check(session, token, now=now or datetime.now(UTC)))[0]
+def verdict(url: str, token: str, now: datetime | None = None) -> join_tokens.Verdict:
+    async def work(session: AsyncSession) -> join_tokens.Verdict:
+        return (await join_tokens.check(session, token, now=now or datetime.now(UTC)))[0]
 
     return in_session(url, work)
 

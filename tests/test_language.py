@@ -249,46 +249,52 @@ def test_glossary_data_matches_the_shared_glossary() -> None:
 
 
 def test_gate_catches_a_misspelt_latvian_word() -> None:
-    problems = checks.spelling(seeded("lv/misspelt.telegram.html"), speller())
-    caught(problems, "lv/misspelt.telegram.html", "'Uzaicinajums'", "lv_LV")
-    caught(problems, "lv/misspelt.telegram.html", "'pasakumu'")
+    problems = checks.spelling(seeded("lv/outbound/misspelt.telegram.html"), speller())
+    caught(problems, "lv/outbound/misspelt.telegram.html", "'Uzaicinajums'", "lv_LV")
+    caught(problems, "lv/outbound/misspelt.telegram.html", "'pasakumu'")
 
 
 def test_gate_catches_estonian_letters_in_a_latvian_template() -> None:
-    problems = checks.foreign_letters(seeded("lv/estonian_words.telegram.html"))
-    caught(problems, "lv/estonian_words.telegram.html", "'Aitäh'", "Latvian does not use")
+    problems = checks.foreign_letters(seeded("lv/outbound/estonian_words.telegram.html"))
+    caught(problems, "lv/outbound/estonian_words.telegram.html", "'Aitäh'", "Latvian does not use")
 
 
 def test_gate_catches_an_estonian_word_in_a_latvian_template() -> None:
-    problems = checks.foreign_words(seeded("lv/estonian_words.telegram.html"), speller())
-    caught(problems, "lv/estonian_words.telegram.html", "'kohtumine' is Estonian")
+    problems = checks.foreign_words(seeded("lv/outbound/estonian_words.telegram.html"), speller())
+    caught(problems, "lv/outbound/estonian_words.telegram.html", "'kohtumine' is Estonian")
 
 
 def test_gate_catches_an_english_sentence_in_an_estonian_template() -> None:
-    problems = checks.english(seeded("et/english_sentence.email.txt"), speller())
-    caught(problems, "et/english_sentence.email.txt", "English in an Estonian text", "Please")
+    problems = checks.english(seeded("et/outbound/english_sentence.email.txt"), speller())
+    caught(
+        problems, "et/outbound/english_sentence.email.txt", "English in an Estonian text", "Please"
+    )
 
 
 def test_gate_catches_a_button_that_departs_from_the_glossary() -> None:
-    problems = checks.glossary(seeded("lv/wrong_button.email.html"))
-    caught(problems, "lv/wrong_button.email.html", "'Apmeklēšu'", "'Piedalīšos'")
+    problems = checks.glossary(seeded("lv/outbound/wrong_button.email.html"))
+    caught(problems, "lv/outbound/wrong_button.email.html", "'Apmeklēšu'", "'Piedalīšos'")
 
 
 def test_gate_catches_a_synonym_the_glossary_avoids() -> None:
-    problems = checks.glossary(seeded("lv/avoided_synonym.email_subject.txt"))
-    caught(problems, "lv/avoided_synonym.email_subject.txt", "'ielūgum*'", "'uzaicinājums'")
+    problems = checks.glossary(seeded("lv/outbound/avoided_synonym.email_subject.txt"))
+    caught(
+        problems, "lv/outbound/avoided_synonym.email_subject.txt", "'ielūgum*'", "'uzaicinājums'"
+    )
 
 
 def test_gate_catches_an_empty_label_where_a_value_is_missing() -> None:
-    problems = checks.layout(seeded("en/empty_label.email.txt"))
-    caught(problems, "en/empty_label.email.txt", "a label with nothing after it", "'Address:'")
-    caught(problems, "en/empty_label.email.txt", "two blank lines in a row")
+    problems = checks.layout(seeded("en/outbound/empty_label.email.txt"))
+    caught(
+        problems, "en/outbound/empty_label.email.txt", "a label with nothing after it", "'Address:'"
+    )
+    caught(problems, "en/outbound/empty_label.email.txt", "two blank lines in a row")
 
 
 def test_gate_catches_a_missing_translation() -> None:
     missing = SEEDED.missing()
     assert any(
-        "seeded/et/misspelt.telegram.html [et] is missing" in line and "lv has" in line
+        "seeded/et/outbound/misspelt.telegram.html [et] is missing" in line and "lv has" in line
         for line in missing
     ), missing
 
@@ -314,28 +320,56 @@ def test_every_seeded_fixture_fails_the_gate() -> None:
 # --- How the gate finds templates and runs Hunspell -----------------------------------------
 
 
-def test_web_page_templates_are_found_and_need_sample_values(tmp_path: Path) -> None:
-    pages = tmp_path / "bot" / "web" / "templates"
+def test_reply_page_and_report_templates_are_found_and_need_sample_values(
+    tmp_path: Path,
+) -> None:
+    messages = tmp_path / "messages"
     for language in ("lv", "et"):
-        (pages / language).mkdir(parents=True)
-        (pages / language / "rsvp_answered.html").write_text("<p>{{ answer }}</p>", "utf-8")
-    (pages / "lv" / "_layout.html").write_text("<html></html>", "utf-8")
-    assert templates.page_roots(tmp_path) == [pages.resolve()]
-    page_set = templates.PageTemplates(pages)
+        (messages / language / "pages").mkdir(parents=True)
+        (messages / language / "pages" / "rsvp_answered.html").write_text(
+            "<p>{{ answer }}</p>", "utf-8"
+        )
+    (messages / "lv" / "pages" / "_layout.html").write_text("<html></html>", "utf-8")
+    page_set = next(s for s in templates.surface_sets(messages) if s.surface == "pages")
+    assert {s.surface for s in templates.surface_sets(messages)} == {"replies", "pages", "reports"}
     units = page_set.units()
     assert [(unit.language, unit.sample_key, unit.markup) for unit in units] == [
-        ("lv", "page:rsvp_answered", "html"),
-        ("et", "page:rsvp_answered", "html"),
-        ("en", "page:rsvp_answered", "html"),
+        ("lv", "pages/rsvp_answered", "html"),
+        ("et", "pages/rsvp_answered", "html"),
+        ("en", "pages/rsvp_answered", "html"),
     ]
-    assert any("en/rsvp_answered.html [en] is missing" in line for line in page_set.missing())
-    with pytest.raises(MissingSamples, match="page:rsvp_answered"):
+    assert any("en/pages/rsvp_answered.html [en] is missing" in line for line in page_set.missing())
+    with pytest.raises(MissingSamples, match="pages/rsvp_answered"):
         templates.renderings(units[0])
 
 
+def test_every_text_a_person_reads_lives_under_messages() -> None:
+    """One home per text: no template folder elsewhere in the package (layouts have no words)."""
+    package = templates.ROOT / "bot"
+    strays = [
+        str(path.relative_to(templates.ROOT))
+        for path in package.rglob("*")
+        if path.suffix in (".html", ".txt", ".jinja", ".j2")
+        and path.parent.name not in ("layouts", "static")
+        and "_data" not in path.parts
+    ]
+    assert strays == [], f"texts outside messages/<lang>/: {strays}"
+    for layout in (package / "layouts").glob("*.html"):
+        source = re.sub(r"<style>.*?</style>", " ", layout.read_text("utf-8"), flags=re.S)
+        visible = re.sub(r"\{[{%#].*?[}%#]\}|<[^>]*>", " ", source, flags=re.S)
+        assert not re.search(r"[^\W\d_]", visible), f"{layout.name} has words: {visible.split()}"
+
+
 def test_every_kind_in_the_messages_folder_is_checked() -> None:
-    kinds = {unit.kind for unit in UNITS if unit.name.startswith("messages/")}
+    kinds = {unit.kind for unit in UNITS if unit.variant != "page"}
     assert kinds == set(templates.MessageTemplates().renderer.kinds())
+    checked = {unit.name for unit in UNITS}
+    on_disk = {
+        str(path.relative_to(templates.ROOT))
+        for path in (templates.ROOT / "messages").rglob("*.*")
+        if not path.name.startswith("_") and path.name != "labels.yaml"
+    }
+    assert on_disk - checked == set(), "templates the gate does not check"
     assert len(UNITS) >= len(kinds) * 4 * len(LANGUAGES)
 
 

@@ -1,5 +1,5 @@
-"""Checks over every template in messages/: same files and values in every language,
-Telegram-safe HTML within Telegram's length limit, escaping, and no gaps from missing values."""
+"""Checks over every template in messages/<lang>/ (every surface): same files and values in
+every language, Telegram-safe HTML within Telegram's length limit, escaping, no gaps."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ CASES = [
 
 
 def template_files(language: str) -> set[str]:
-    """Return the template file names of one language."""
-    return {path.name for path in (MESSAGES / language).iterdir() if path.is_file()}
+    """Return the template files of one language, every surface: "outbound/rec_done.email.txt"."""
+    folder = MESSAGES / language
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
 def used_values(source: str) -> set[str]:
@@ -130,7 +131,7 @@ def test_every_language_has_the_templates_the_others_have(language: str) -> None
 def test_every_kind_has_all_four_variants(language: str) -> None:
     for kind in KINDS:
         for suffix in VARIANTS.values():
-            assert (MESSAGES / language / f"{kind}.{suffix}").is_file(), (
+            assert (MESSAGES / language / "outbound" / f"{kind}.{suffix}").is_file(), (
                 f"{language}/{kind}.{suffix}"
             )
 

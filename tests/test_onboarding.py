@@ -19,10 +19,12 @@ from bot.config import load_settings
 from bot.db.models import ConsentRecord, Contact, Event, Invitation, InvitationAnswer, Place
 from bot.db.session import Database
 from bot.sandbox import EmulatedUser, TelegramEmulator
-from bot.services import contacts as registry
-from bot.services import invites, onboarding, outbox, selfservice
 from bot.services.clock import ManualClock
-from bot.services.contact_rows import parse_rows, read_table
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.delivery import outbox
+from bot.services.onboarding import chats as onboarding
+from bot.services.onboarding import join_tokens, selfservice
 from bot.web.app import webhook_secret
 from tests.conftest import DATA
 from tests.test_outbox import POLICY
@@ -74,7 +76,7 @@ class Network:
             contact = await registry.find(session, email)
             assert contact is not None
             return (
-                await invites.issue(session, contact, now=self.clock.now(), lifetime=lifetime)
+                await join_tokens.issue(session, contact, now=self.clock.now(), lifetime=lifetime)
             ).token
 
     async def contact(self, email: str) -> Contact:

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.config import parse_quiet_hours
 from bot.db.models import Contact, OutboxMessage, TelegramLink
 from bot.db.session import Database
-from bot.services import outbox
-from bot.services.outbox import DeliveryPolicy
+from bot.services.delivery import outbox
+from bot.services.delivery.outbox import DeliveryPolicy
 
 RIGA = ZoneInfo("Europe/Riga")
 POLICY = DeliveryPolicy(RIGA, parse_quiet_hours("20:00-08:00"))

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Recommendation, RecommendationUpdate
-from bot.services import rec_registry
-from bot.services.rec_files import parse_recs
-from bot.services.recommendations import open_items_of
+from bot.services.recommendations import registry as rec_registry
+from bot.services.recommendations.files import parse_recs
+from bot.services.recommendations.followup import open_items_of
 from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 RECS = DATA / "recommendations"

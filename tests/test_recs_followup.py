@@ -16,10 +16,10 @@ from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
 from bot.scheduler import Ticker
-from bot.services import contacts as registry
 from bot.services.clock import ManualClock
-from bot.services.contact_rows import parse_rows, read_table
-from bot.services.recommendations import next_tick
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.recommendations.followup import next_tick
 from tests.conftest import DATA
 from tests.test_onboarding import Network
 from tests.test_outbox import POLICY

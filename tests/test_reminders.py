@@ -15,9 +15,9 @@ from bot.rendering import Renderer
 from bot.sandbox.mail_server import MailServer
 from bot.scheduler import Ticker
 from bot.services.clock import ManualClock
-from bot.services.compose import Composer
-from bot.services.dispatcher import Dispatcher
-from bot.services.links import Links
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.signed_links import Links
 from tests.test_outbox import POLICY, add_contact
 
 VALGA_START = datetime(2027, 2, 4, 8, 0, tzinfo=UTC)  # 10:00 in Tallinn
@@ -194,7 +194,7 @@ async def test_send_agenda_goes_at_once_with_the_agenda_and_only_once(
     sqlite_database: Database,
 ) -> None:
     from bot.db.models import AgendaItem
-    from bot.services import reminders
+    from bot.services.events import reminders
 
     event_id = await make_event(sqlite_database)
     await invite(sqlite_database, event_id, ilze="accepted", edgars="declined")
@@ -229,7 +229,7 @@ async def test_send_agenda_goes_at_once_with_the_agenda_and_only_once(
 async def test_the_coordinator_gets_one_digest_of_new_answers_at_most_hourly(
     sqlite_database: Database,
 ) -> None:
-    from bot.services import invitations
+    from bot.services.events import invitations
 
     event_id = await make_event(sqlite_database)
     ids = await invite(sqlite_database, event_id, ilze="invited", kadri="invited")
@@ -268,7 +268,7 @@ async def test_the_coordinator_gets_one_digest_of_new_answers_at_most_hourly(
 
 
 async def test_whoever_gets_a_freed_place_is_told(sqlite_database: Database) -> None:
-    from bot.services import invitations
+    from bot.services.events import invitations
 
     event_id = await make_event(sqlite_database)
     async with sqlite_database.session_scope() as session:

@@ -28,8 +28,8 @@ def render(tmp_path: Path) -> Render:
     def render(
         source: str, language: str = "lv", timezone: str | None = None, **values: Any
     ) -> str:
-        folder = tmp_path / language
-        folder.mkdir(exist_ok=True)
+        folder = tmp_path / language / "outbound"
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "probe.telegram.html").write_text(source, "utf-8")
         return Renderer(tmp_path).render_variant(
             "probe", "telegram", language, values, timezone=timezone
@@ -40,9 +40,9 @@ def render(tmp_path: Path) -> Render:
 
 def write_kind(root: Path, language: str, kind: str, text: str) -> None:
     """Write all four variants of a message kind in one language."""
-    (root / language).mkdir(parents=True, exist_ok=True)
+    (root / language / "outbound").mkdir(parents=True, exist_ok=True)
     for suffix in VARIANTS.values():
-        (root / language / f"{kind}.{suffix}").write_text(text, "utf-8")
+        (root / language / "outbound" / f"{kind}.{suffix}").write_text(text, "utf-8")
 
 
 LATVIAN_PARTICIPANTS = '{{ n|plural("dalībnieks", "dalībnieki", none="dalībnieku") }}'
@@ -258,7 +258,7 @@ def test_missing_template_names_kind_variant_and_language(tmp_path: Path) -> Non
 
 def test_missing_variant_is_named_even_when_others_exist(tmp_path: Path) -> None:
     write_kind(tmp_path, "et", "greeting", "Tere!")
-    (tmp_path / "et" / "greeting.email.html").unlink()
+    (tmp_path / "et" / "outbound" / "greeting.email.html").unlink()
     with pytest.raises(MissingTemplateError, match="variant 'html' in language 'et'"):
         Renderer(tmp_path).render("greeting", "et", {})
 
@@ -311,7 +311,7 @@ def test_subject_is_one_line(tmp_path: Path) -> None:
 def test_kinds_lists_message_kinds_but_not_shared_pieces(tmp_path: Path) -> None:
     write_kind(tmp_path, "lv", "greeting", "Labdien!")
     write_kind(tmp_path, "lv", "farewell", "Uz redzēšanos!")
-    (tmp_path / "lv" / "_layout.email.html").write_text(
+    (tmp_path / "lv" / "outbound" / "_layout.email.html").write_text(
         "{% block content %}{% endblock %}", "utf-8"
     )
     assert Renderer(tmp_path).kinds() == ["farewell", "greeting"]

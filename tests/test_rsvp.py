@@ -14,10 +14,10 @@ from bot.db.models import AgendaItem, Contact, Event, Invitation, InvitationAnsw
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import contacts as registry
-from bot.services import invitations
-from bot.services.audience import Audience
-from bot.services.contact_rows import parse_rows, read_table
+from bot.services.contacts import registry
+from bot.services.contacts.audience import Audience
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.events import invitations
 from tests.conftest import DATA
 from tests.test_onboarding import Network, ilze
 from tests.test_outbox import POLICY
@@ -207,8 +207,8 @@ async def test_a_press_from_another_chat_changes_nothing(scene: Scene) -> None:
 
 
 def test_rsvp_links_expire_when_the_event_is_over() -> None:
-    from bot.services.invitation_messages import read_rsvp, rsvp_links
-    from bot.services.links import LinkError, Links
+    from bot.services.delivery.signed_links import LinkError, Links
+    from bot.services.events.invitation_messages import read_rsvp, rsvp_links
 
     links = Links("k" * 32, "https://bot.example")
     event = Event(id=1, ends_at=datetime(2027, 2, 4, 13, 30, tzinfo=UTC))

@@ -13,8 +13,8 @@ from bot.db.models import SurveyRecipient, SurveyResponse
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services import contacts as registry
-from bot.services.contact_rows import parse_rows, read_table
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
 from tests.conftest import DATA
 from tests.test_browser import browser  # noqa: F401  (the fixture)
 from tests.test_survey_telegram import Answering, make_survey

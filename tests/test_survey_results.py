@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Answer, Contact, SurveyRecipient, SurveyResponse
-from bot.services import survey_results as registry
+from bot.services.surveys import registry
 from tests.conftest import Cli
 from tests.test_surveys_load import VALGA, VISIT, query
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from bot.db.models import Answer, Question, Survey, SurveyRecipient, SurveyResponse
 from bot.db.session import Database
 from bot.sandbox import EmulatedUser, TelegramEmulator
-from bot.services import contacts as registry
-from bot.services import survey_sending
-from bot.services.contact_rows import parse_rows, read_table
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.surveys import sending as survey_sending
 from tests.conftest import DATA
 from tests.test_onboarding import Network, ilze
 from tests.test_outbox import POLICY

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Answer, Contact, Survey, SurveyResponse
-from bot.services import survey_results as registry
-from bot.services.survey_files import SurveyFileError, parse_survey
+from bot.services.surveys import registry
+from bot.services.surveys.files import SurveyFileError, parse_survey
 from tests.conftest import DATA, SHARED_EXAMPLES, Cli, query
 
 SURVEYS = DATA / "surveys"

@@ -15,7 +15,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from bot.services.delivery import Outgoing, SendResult
+from bot.services.delivery.port import Outgoing, SendResult
 
 log = logging.getLogger("expertbot.email")
 Security = Literal["auto", "starttls", "tls", "none"]

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot.channels.ratelimit import RateLimiter
-from bot.services.delivery import Button, Outgoing, SendResult
+from bot.services.delivery.port import Button, Outgoing, SendResult
 
 log = logging.getLogger("expertbot.telegram")
 

@@ -14,9 +14,9 @@ from rich.table import Table
 from bot.cli.common import State, console, errors, fail, pass_state, with_database
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, ROLES, STAKEHOLDER_GROUPS
-from bot.services import contacts as registry
-from bot.services.audience import Audience, select_contacts
-from bot.services.contact_rows import (
+from bot.services.contacts import registry
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.contacts.rows import (
     COLUMNS,
     ContactFileError,
     ParsedFile,
@@ -24,7 +24,7 @@ from bot.services.contact_rows import (
     parse_rows,
     read_table,
 )
-from bot.services.tables import write_table
+from bot.services.reporting.tables import write_table
 
 
 @click.group()

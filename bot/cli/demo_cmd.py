@@ -17,10 +17,10 @@ from bot.db.models import Event, Survey
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
 from bot.services import demo as demo_network
-from bot.services import events as event_registry
-from bot.services import survey_results as survey_registry
-from bot.services.audience import Audience, select_contacts
-from bot.services.event_files import format_offset
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.events import registry as event_registry
+from bot.services.events.files import format_offset
+from bot.services.surveys import registry as survey_registry
 from bot.textformat import pick_language
 
 

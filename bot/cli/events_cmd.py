@@ -16,11 +16,10 @@ from bot.cli.common import State, console, errors, fail, pass_state, with_databa
 from bot.db.models import Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
-from bot.services import events as registry
-from bot.services import invitations, reminders
-from bot.services.audience import Audience
-from bot.services.event_files import EventFileError, EventSpec, format_offset, read_event_file
-from bot.services.tables import write_table
+from bot.services.contacts.audience import Audience
+from bot.services.events import invitations, registry, reminders
+from bot.services.events.files import EventFileError, EventSpec, format_offset, read_event_file
+from bot.services.reporting.tables import write_table
 from bot.textformat import pick_language
 
 ANSWER_LABELS = {

@@ -12,8 +12,8 @@ from rich.table import Table
 from bot.cli.common import State, console, errors, fail, pass_state, with_database
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
-from bot.services import events as registry
-from bot.services import exports, funding_report
+from bot.services.events import registry
+from bot.services.reporting import exports, funding_report
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
 _DATE = "DATE"

@@ -16,10 +16,9 @@ from bot.db.models import Contact, Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
 from bot.rendering import Renderer
-from bot.services import events as registry
-from bot.services import invitations
-from bot.services.audience import Audience
-from bot.services.invitation_messages import event_values, load_event
+from bot.services.contacts.audience import Audience
+from bot.services.events import invitations, registry
+from bot.services.events.invitation_messages import event_values, load_event
 
 PREVIEW_LINKS = {"accept": "https://…/r/…", "decline": "https://…/r/…", "maybe": "https://…/r/…"}
 

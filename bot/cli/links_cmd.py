@@ -20,12 +20,12 @@ from bot.cli.common import State, console, fail, pass_state, with_database
 from bot.cli.contacts_cmd import _audience_options
 from bot.config import Settings
 from bot.db.session import Database
+from bot.services.contacts.audience import Audience, select_contacts
 
 # Imported for its side effect too: it registers the send-time builder of the invite email.
-from bot.services import invite_messages
-from bot.services.audience import Audience, select_contacts
-from bot.services.invite_messages import IssuedLink, QueueReport
-from bot.services.tables import write_csv
+from bot.services.onboarding import join_links
+from bot.services.onboarding.join_links import IssuedLink, QueueReport
+from bot.services.reporting.tables import write_csv
 
 USERNAME_HINT = "set EXPERTBOT_TELEGRAM_BOT_USERNAME to the bot's username (without @)"
 # 10 px modules at 300 dpi: about 0.85 mm each, a 4 cm code that phones read off paper.
@@ -151,9 +151,9 @@ def links(
             people = await select_contacts(session, audience)
             linked = set()
             if not everyone:
-                linked = await invite_messages.linked_contact_ids(session, (c.id for c in people))
+                linked = await join_links.linked_contact_ids(session, (c.id for c in people))
             issued = [
-                await invite_messages.issue_link(
+                await join_links.issue_link(
                     session,
                     c,
                     bot_username=username,
@@ -217,7 +217,7 @@ def send_links(state: State, everyone: bool, **filters: tuple[str, ...]) -> None
     async def work(database: Database) -> QueueReport:
         async with database.session_scope() as session:
             people = await select_contacts(session, audience)
-            return await invite_messages.queue_links(
+            return await join_links.queue_links(
                 session,
                 people,
                 now=now,

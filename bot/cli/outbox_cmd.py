@@ -10,7 +10,7 @@ from rich.table import Table
 from bot.cli.common import State, console, fail, pass_state, with_database
 from bot.db.session import Database
 from bot.db.vocab import OUTBOX_STATUSES
-from bot.services import outbox
+from bot.services.delivery import outbox
 
 
 @click.group("outbox")

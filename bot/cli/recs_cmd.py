@@ -17,12 +17,13 @@ from bot.cli.common import State, console, errors, fail, pass_state, with_databa
 from bot.db.models import Contact, Recommendation
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, REC_AREAS, REC_STATUSES
-from bot.services import contacts, rec_reminders
-from bot.services import rec_registry as registry
-from bot.services.event_files import Problem
-from bot.services.rec_files import RecFile, RecFileError, RecSpec, read_rec_file
-from bot.services.recommendations import COMMENT_LIMIT
-from bot.services.tables import write_xlsx
+from bot.services.contacts import registry as contacts
+from bot.services.events.files import Problem
+from bot.services.recommendations import registry
+from bot.services.recommendations import reminders as rec_reminders
+from bot.services.recommendations.files import RecFile, RecFileError, RecSpec, read_rec_file
+from bot.services.recommendations.followup import COMMENT_LIMIT
+from bot.services.reporting.tables import write_xlsx
 from bot.textformat import pick_language
 
 REPORT_COLUMNS = (

@@ -11,10 +11,10 @@ from bot import app
 from bot.cli.common import State, console, fail, pass_state, with_database
 from bot.cli.contacts_cmd import _audience_options
 from bot.db.session import Database
-from bot.services import events as event_registry
-from bot.services import survey_sending
-from bot.services.audience import Audience, select_contacts
-from bot.services.survey_results import find_survey
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.events import registry as event_registry
+from bot.services.surveys import sending as survey_sending
+from bot.services.surveys.registry import find_survey
 
 
 @click.command("send")

@@ -12,10 +12,10 @@ from bot.cli.common import State, console, errors, fail, pass_state, with_databa
 from bot.db.models import Survey
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
-from bot.services import survey_results as registry
-from bot.services.event_files import format_offset
-from bot.services.survey_files import SurveyFileError, SurveySpec, read_survey_file
-from bot.services.tables import write_table
+from bot.services.events.files import format_offset
+from bot.services.reporting.tables import write_table
+from bot.services.surveys import registry
+from bot.services.surveys.files import SurveyFileError, SurveySpec, read_survey_file
 from bot.textformat import pick_language
 
 BAR = "█"

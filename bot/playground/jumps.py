@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import QuietHours
 from bot.db.models import Event, OutboxMessage, Recommendation, Survey, SurveyRecipient
-from bot.services.quiet import next_allowed
-from bot.services.recommendations import OPEN
+from bot.services.delivery.quiet import next_allowed
+from bot.services.recommendations.followup import OPEN
 from bot.textformat import pick_language
 
 LIVE = ("published", "changed")

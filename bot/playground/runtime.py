@@ -27,9 +27,11 @@ from bot.db.session import Database
 from bot.playground.jumps import upcoming
 from bot.sandbox import EmulatedUser, TelegramEmulator, snapshot
 from bot.sandbox.mail_server import MailServer
-from bot.services import invitations, invite_messages, invites, marks
-from bot.services.audience import Audience, select_contacts
+from bot.services import marks
 from bot.services.clock import ShiftedClock
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.events import invitations
+from bot.services.onboarding import join_links, join_tokens
 
 log = logging.getLogger("expertbot.playground")
 BOT_USERNAME = "expertbot_sandbox_bot"
@@ -267,7 +269,7 @@ class Playground:
         contact = await self.contact(contact_id)
         if token is None:
             async with self.database.session_scope() as session:
-                issued = await invites.issue(
+                issued = await join_tokens.issue(
                     session,
                     contact,
                     now=self.clock.now(),
@@ -329,7 +331,7 @@ class Playground:
         """Email everyone not on Telegram yet their personal link, as `contacts send-links`."""
         async with self.database.session_scope() as session:
             people = await select_contacts(session, Audience())
-            report = await invite_messages.queue_links(
+            report = await join_links.queue_links(
                 session,
                 people,
                 now=self.clock.now(),

@@ -27,10 +27,11 @@ from bot.playground.jumps import jumps, title
 from bot.playground.runtime import BANNER, Playground
 from bot.sandbox.mail_server import Received
 from bot.sandbox.telegram_state import ChatMessage
-from bot.services import events as event_registry
-from bot.services import rec_registry, survey_results
-from bot.services.audience import Audience
-from bot.services.invitations import plan as invite_plan
+from bot.services.contacts.audience import Audience
+from bot.services.events import registry as event_registry
+from bot.services.events.invitations import plan as invite_plan
+from bot.services.recommendations import registry as rec_registry
+from bot.services.surveys import registry as survey_results
 from bot.textformat import pick_language
 
 LOCALE = "en_GB"

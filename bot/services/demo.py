@@ -23,13 +23,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact
-from bot.services import contacts, marks, rec_registry
-from bot.services import events as event_registry
-from bot.services import survey_results as survey_registry
-from bot.services.contact_rows import ContactFileError, parse_rows, read_table
-from bot.services.event_files import DEFAULT_TIMEZONE, _load_yaml, parse_event, path_join
-from bot.services.rec_files import parse_recs
-from bot.services.survey_files import read_survey_file
+from bot.services import marks
+from bot.services.contacts import registry as contacts
+from bot.services.contacts.rows import ContactFileError, parse_rows, read_table
+from bot.services.events import registry as event_registry
+from bot.services.events.files import DEFAULT_TIMEZONE, _load_yaml, parse_event, path_join
+from bot.services.recommendations import registry as rec_registry
+from bot.services.recommendations.files import parse_recs
+from bot.services.surveys import registry as survey_registry
+from bot.services.surveys.files import read_survey_file
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 # From today to the first event; moving by whole weeks lands it within three days of this.

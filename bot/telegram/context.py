@@ -10,8 +10,8 @@ from telegram.ext import ContextTypes
 
 from bot.db.session import Database
 from bot.services.clock import Clock
-from bot.services.onboarding import Identity
-from bot.services.outbox import DeliveryPolicy
+from bot.services.delivery.outbox import DeliveryPolicy
+from bot.services.onboarding.chats import Identity
 from bot.telegram.texts import Texts
 
 

@@ -16,7 +16,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db.models import Contact, Event
 from bot.rendering import label, labels
-from bot.services import broadcasts, onboarding
+from bot.services.delivery import broadcasts
+from bot.services.onboarding import chats as onboarding
 from bot.telegram.context import Deps, deps, keyboard
 
 STATE = "broadcast"

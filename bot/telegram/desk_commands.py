@@ -22,12 +22,14 @@ from bot.db.models import (
     TelegramLink,
 )
 from bot.rendering import label
-from bot.services import events as event_registry
-from bot.services import exports, invitations, onboarding
-from bot.services.audience import Audience
-from bot.services.invitation_messages import load_event
-from bot.services.recommendations import OPEN
-from bot.services.survey_results import find_survey, results
+from bot.services.contacts.audience import Audience
+from bot.services.events import invitations
+from bot.services.events import registry as event_registry
+from bot.services.events.invitation_messages import load_event
+from bot.services.onboarding import chats as onboarding
+from bot.services.recommendations.followup import OPEN
+from bot.services.reporting import exports
+from bot.services.surveys.registry import find_survey, results
 from bot.telegram.context import Deps, deps
 from bot.telegram.self_handlers import help_
 from bot.textformat import pick_language

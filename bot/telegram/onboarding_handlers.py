@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.db.models import AccessRequest
-from bot.services import onboarding
+from bot.services.onboarding import chats as onboarding
 from bot.telegram.context import deps, identity, keyboard
 from bot.telegram.texts import Texts
 

@@ -6,7 +6,9 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.rendering import label
-from bot.services import onboarding, rec_reminders, recommendations
+from bot.services.onboarding import chats as onboarding
+from bot.services.recommendations import followup as recommendations
+from bot.services.recommendations import reminders as rec_reminders
 from bot.telegram.context import Deps, deps
 from bot.telegram.rsvp_handlers import marked
 

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.rendering import label
-from bot.services import invitations
+from bot.services.events import invitations
 from bot.telegram.context import deps
 
 CHOSEN = "✓ "

@@ -8,9 +8,10 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram import keyboard as inline
 from bot.db.models import Contact
-from bot.services import contacts as registry
-from bot.services import onboarding, selfservice
-from bot.services.rec_reminders import status_buttons
+from bot.services.contacts import registry
+from bot.services.onboarding import chats as onboarding
+from bot.services.onboarding import selfservice
+from bot.services.recommendations.reminders import status_buttons
 from bot.telegram.context import Deps, deps, identity, keyboard
 from bot.telegram.onboarding_handlers import consent_keyboard
 

@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db.models import Question, SurveyResponse
 from bot.rendering import label
-from bot.services import surveys
+from bot.services.surveys import answering as surveys
 from bot.telegram.context import Deps, deps, keyboard
 
 

@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.rendering import build_environment, labels
+from bot.rendering import build_environment, default_messages_dir, labels
 
-HERE = Path(__file__).resolve().parent
 LANGUAGES = ("lv", "et", "en")
 
 
 class Texts:
-    """Render `templates/<lang>/<name>.html` and look up labels from labels.yaml."""
+    """Render `messages/<lang>/replies/<name>.html` and look up labels from labels.yaml."""
 
-    def __init__(self, folder: Path = HERE / "templates", timezone: str = "Europe/Riga") -> None:
-        self.environment = build_environment(folder)
+    def __init__(self, messages_dir: Path | None = None, timezone: str = "Europe/Riga") -> None:
+        self.environment = build_environment(messages_dir or default_messages_dir())
         self.zone = ZoneInfo(timezone)
 
     @cached_property
@@ -28,7 +27,7 @@ class Texts:
     def render(self, reply: str, language: str, /, **values: Any) -> str:
         """Render one reply; at most one empty line in a row."""
         language = language if language in LANGUAGES else "en"
-        template = self.environment.get_template(f"{language}/{reply}.html")
+        template = self.environment.get_template(f"{language}/replies/{reply}.html")
         text = template.render({**values, "lang": language, "tz": self.zone})
         return re.sub(r"\n{3,}", "\n\n", text).strip()
 

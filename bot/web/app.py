@@ -1,11 +1,11 @@
-"""The web side: health, the Telegram webhook, and (later) the pages behind email links."""
+"""The web side: health, the Telegram webhook, and the pages behind email links."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,9 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.rsvp import WebDeps, rsvp_routes
-from bot.web.survey_form import survey_routes
-from bot.web.tasks_page import tasks_routes
+from bot.web import rsvp, survey_form, tasks_page
+from bot.web.pages import Pages, WebDeps
 
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
@@ -33,6 +32,7 @@ def build_web(
     webhook_token: str | None = None,
     pages: WebDeps | None = None,
     extra: Sequence[BaseRoute] = (),
+    state: Mapping[str, Any] | None = None,
 ) -> Starlette:
     """The Starlette app `run` serves on EXPERTBOT_WEB_HOST:EXPERTBOT_WEB_PORT."""
 
@@ -56,5 +56,11 @@ def build_web(
         Route(WEBHOOK_PATH, telegram, methods=["POST"]),
     ]
     if pages is not None:
-        routes += rsvp_routes(pages) + survey_routes(pages) + tasks_routes(pages)
-    return Starlette(routes=[*routes, *extra])
+        routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES
+    app = Starlette(routes=[*routes, *extra])
+    if pages is not None:
+        app.state.web = pages
+        app.state.pages = Pages(pages.timezone)
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
+    return app

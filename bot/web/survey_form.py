@@ -13,131 +13,135 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.db.models import Event, SurveyRecipient
-from bot.services import surveys
-from bot.services.links import LinkError
-from bot.services.survey_sending import FORM_PURPOSE
-from bot.web.rsvp import Pages, WebDeps, confirm_code
+from bot.services.delivery.signed_links import LinkError, Links
+from bot.services.surveys import answering as surveys
+from bot.services.surveys.sending import FORM_PURPOSE
+from bot.web.pages import confirm_code, deps_of, pages_of
 
 FORM_LINK_DAYS = 120
 
 
-def survey_routes(deps: WebDeps) -> list[Route]:
-    pages = Pages(deps.timezone)
+def _recipient_id(links: Links, token: str) -> int:
+    payload = links.read(FORM_PURPOSE, token, max_age_seconds=FORM_LINK_DAYS * 86400)
+    if not isinstance(payload, dict) or "r" not in payload:
+        raise LinkError("invalid")
+    return int(payload["r"])
 
-    def recipient_id(token: str) -> int:
-        payload = deps.links.read(FORM_PURPOSE, token, max_age_seconds=FORM_LINK_DAYS * 86400)
-        if not isinstance(payload, dict) or "r" not in payload:
-            raise LinkError("invalid")
-        return int(payload["r"])
 
-    async def context(session: Any, recipient: SurveyRecipient) -> dict[str, Any]:
-        survey = await surveys.load_survey(session, recipient.survey_id)
-        event = await session.get(Event, recipient.event_id) if recipient.event_id else None
-        return {
-            "survey_title": survey.title,
-            "event_title": event.title if event else None,
-            "anonymous": survey.anonymous,
-            "questions": [
-                {
-                    "key": q.key,
-                    "type": q.type,
-                    "text": q.text,
-                    "required": q.required,
-                    "scale": q.scale,
-                    "max_length": q.max_length,
-                    "options": q.options,
-                }
-                for q in survey.questions
-            ],
-        }
+async def _context(session: Any, recipient: SurveyRecipient) -> dict[str, Any]:
+    survey = await surveys.load_survey(session, recipient.survey_id)
+    event = await session.get(Event, recipient.event_id) if recipient.event_id else None
+    return {
+        "survey_title": survey.title,
+        "event_title": event.title if event else None,
+        "anonymous": survey.anonymous,
+        "questions": [
+            {
+                "key": q.key,
+                "type": q.type,
+                "text": q.text,
+                "required": q.required,
+                "scale": q.scale,
+                "max_length": q.max_length,
+                "options": q.options,
+            }
+            for q in survey.questions
+        ],
+    }
 
-    async def opened(request: Request) -> tuple[SurveyRecipient, str] | Response:
-        token = request.path_params["token"]
-        try:
-            found = recipient_id(token)
-        except LinkError as error:
-            return pages.render("web_problem", "lv", 410, reason=error.reason)
-        async with deps.database.session_scope() as session:
-            recipient = await session.get(SurveyRecipient, found)
-            contact = (
-                await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
-            )
-        if recipient is None or contact is None:
-            return pages.render("web_problem", "lv", 404, reason="invalid")
-        return recipient, contact.language
 
-    async def show(request: Request) -> Response:
-        found = await opened(request)
-        if isinstance(found, Response):
-            return found
-        recipient, language = found
-        token = request.path_params["token"]
-        async with deps.database.session_scope() as session:
-            recipient = await session.merge(recipient)
-            state, response = await surveys.open_response(
-                session, recipient, now=deps.clock.now(), secret=deps.links.secret
-            )
-            if state != "open" or response is None:
-                return pages.render("web_problem", language, 409, reason=_reason(state))
-            values = {q.key: v for q, v in await surveys.summary(session, response)}
-            shown = await context(session, recipient)
-            editing = response.status == "finished"
-            if response.status != "finished" and not values:
-                await session.rollback()  # a look creates nothing
+async def _opened(request: Request) -> tuple[SurveyRecipient, str] | Response:
+    """Read the link and find whom it was sent to, or the page that says why not."""
+    deps, pages = deps_of(request), pages_of(request)
+    token = request.path_params["token"]
+    try:
+        found = _recipient_id(deps.links, token)
+    except LinkError as error:
+        return pages.render("problem", "lv", 410, reason=error.reason)
+    async with deps.database.session_scope() as session:
+        recipient = await session.get(SurveyRecipient, found)
+        contact = await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
+    if recipient is None or contact is None:
+        return pages.render("problem", "lv", 404, reason="invalid")
+    return recipient, contact.language
+
+
+async def show(request: Request) -> Response:
+    """Show the whole survey as one form, with any answers already given."""
+    deps, pages = deps_of(request), pages_of(request)
+    found = await _opened(request)
+    if isinstance(found, Response):
+        return found
+    recipient, language = found
+    token = request.path_params["token"]
+    async with deps.database.session_scope() as session:
+        recipient = await session.merge(recipient)
+        state, response = await surveys.open_response(
+            session, recipient, now=deps.clock.now(), secret=deps.links.secret
+        )
+        if state != "open" or response is None:
+            return pages.render("problem", language, 409, reason=_reason(state))
+        values = {q.key: v for q, v in await surveys.summary(session, response)}
+        shown = await _context(session, recipient)
+        editing = response.status == "finished"
+        if response.status != "finished" and not values:
+            await session.rollback()  # a look creates nothing
+    return pages.render(
+        "survey",
+        language,
+        **shown,
+        values=values,
+        errors={},
+        editing=editing,
+        action=str(request.url.path),
+        confirm=confirm_code(deps.links, token),
+    )
+
+
+async def submit(request: Request) -> Response:
+    """Check and save the form, or show it again with errors at their fields."""
+    deps, pages = deps_of(request), pages_of(request)
+    found = await _opened(request)
+    if isinstance(found, Response):
+        return found
+    recipient, language = found
+    token = request.path_params["token"]
+    form = await request.form()
+    if str(form.get("confirm", "")) != confirm_code(deps.links, token):
+        return pages.render("problem", language, 403, reason="invalid")
+    raw: dict[str, Any] = {}
+    async with deps.database.session_scope() as session:
+        recipient = await session.merge(recipient)
+        shown = await _context(session, recipient)
+        for question in shown["questions"]:
+            key = question["key"]
+            raw[key] = form.getlist(key) if question["type"] == "multiple_choice" else form.get(key)
+        state, result = await surveys.submit_form(
+            session, recipient, raw, now=deps.clock.now(), secret=deps.links.secret
+        )
+        if state == "invalid":
+            await session.rollback()
+    if state in ("closed", "finished"):
+        return pages.render("problem", language, 409, reason=_reason(state))
+    if state == "invalid":
         return pages.render(
-            "web_survey",
+            "survey",
             language,
+            422,
             **shown,
-            values=values,
-            errors={},
-            editing=editing,
+            values=result.values,
+            errors=result.errors,
+            editing=False,
             action=str(request.url.path),
             confirm=confirm_code(deps.links, token),
         )
+    return pages.render("survey_done", language, **shown, editable=not shown["anonymous"])
 
-    async def submit(request: Request) -> Response:
-        found = await opened(request)
-        if isinstance(found, Response):
-            return found
-        recipient, language = found
-        token = request.path_params["token"]
-        form = await request.form()
-        if str(form.get("confirm", "")) != confirm_code(deps.links, token):
-            return pages.render("web_problem", language, 403, reason="invalid")
-        raw: dict[str, Any] = {}
-        async with deps.database.session_scope() as session:
-            recipient = await session.merge(recipient)
-            shown = await context(session, recipient)
-            for question in shown["questions"]:
-                key = question["key"]
-                raw[key] = (
-                    form.getlist(key) if question["type"] == "multiple_choice" else form.get(key)
-                )
-            state, result = await surveys.submit_form(
-                session, recipient, raw, now=deps.clock.now(), secret=deps.links.secret
-            )
-            if state == "invalid":
-                await session.rollback()
-        if state in ("closed", "finished"):
-            return pages.render("web_problem", language, 409, reason=_reason(state))
-        if state == "invalid":
-            return pages.render(
-                "web_survey",
-                language,
-                422,
-                **shown,
-                values=result.values,
-                errors=result.errors,
-                editing=False,
-                action=str(request.url.path),
-                confirm=confirm_code(deps.links, token),
-            )
-        return pages.render("web_survey_done", language, **shown, editable=not shown["anonymous"])
 
-    return [
-        Route("/s/{token}", show, methods=["GET"]),
-        Route("/s/{token}", submit, methods=["POST"]),
-    ]
+ROUTES = [
+    Route("/s/{token}", show, methods=["GET"]),
+    Route("/s/{token}", submit, methods=["POST"]),
+]
 
 
 def _reason(state: str) -> str:

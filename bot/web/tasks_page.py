@@ -9,104 +9,113 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.rendering import label
-from bot.services import rec_reminders, recommendations
-from bot.services.links import LinkError
-from bot.services.surveys import contact_by_id
-from bot.web.rsvp import Pages, WebDeps, confirm_code
+from bot.services.delivery.signed_links import LinkError
+from bot.services.recommendations import followup as recommendations
+from bot.services.recommendations import reminders as rec_reminders
+from bot.services.surveys.answering import contact_by_id
+from bot.web.pages import confirm_code, deps_of, pages_of
 
 LINK_DAYS = 60
 CHOICES = ("done", "in_progress", "not_started")
 
 
-def tasks_routes(deps: WebDeps) -> list[Route]:
-    pages = Pages(deps.timezone)
-
-    async def owner(request: Request) -> tuple[Any, str] | Response:
-        try:
-            payload = deps.links.read(
-                rec_reminders.TASKS_PURPOSE, request.path_params["token"], LINK_DAYS * 86400
-            )
-        except LinkError as error:
-            return pages.render("web_problem", "lv", 410, reason=error.reason)
-        async with deps.database.session_scope() as session:
-            contact = await contact_by_id(session, int(payload.get("c", 0)))
-        if contact is None:
-            return pages.render("web_problem", "lv", 404, reason="invalid")
-        return contact, contact.language
-
-    async def page(request: Request, errors: set[int] | None = None, status: int = 200) -> Response:
-        found = await owner(request)
-        if isinstance(found, Response):
-            return found
-        contact, language = found
-        async with deps.database.session_scope() as session:
-            items = [
-                {
-                    "id": r.id,
-                    "text": r.text,
-                    "due_on": r.due_on,
-                    "status": r.status,
-                    "comment": "",
-                    "error": r.id in (errors or set()),
-                }
-                for r in await recommendations.open_items_of(session, contact.id)
-            ]
-        choices = [{"value": c, "label": label("statuses", c, language)} for c in CHOICES]
-        return pages.render(
-            "web_tasks",
-            language,
-            status,
-            items=items,
-            choices=choices,
-            action=str(request.url.path),
-            confirm=confirm_code(deps.links, request.path_params["token"]),
+async def _owner(request: Request) -> tuple[Any, str] | Response:
+    """Read the link and find the owner it was sent to, or the page that says why not."""
+    deps, pages = deps_of(request), pages_of(request)
+    try:
+        payload = deps.links.read(
+            rec_reminders.TASKS_PURPOSE, request.path_params["token"], LINK_DAYS * 86400
         )
+    except LinkError as error:
+        return pages.render("problem", "lv", 410, reason=error.reason)
+    async with deps.database.session_scope() as session:
+        contact = await contact_by_id(session, int(payload.get("c", 0)))
+    if contact is None:
+        return pages.render("problem", "lv", 404, reason="invalid")
+    return contact, contact.language
 
-    async def show(request: Request) -> Response:
-        return await page(request)
 
-    async def save(request: Request) -> Response:
-        found = await owner(request)
-        if isinstance(found, Response):
-            return found
-        contact, language = found
-        form = await request.form()
-        if str(form.get("confirm", "")) != confirm_code(deps.links, request.path_params["token"]):
-            return pages.render("web_problem", language, 403, reason="invalid")
-        too_long = set()
-        async with deps.database.session_scope() as session:
-            for rec in await recommendations.open_items_of(session, contact.id):
-                status = str(form.get(f"status-{rec.id}") or rec.status)
-                comment = str(form.get(f"comment-{rec.id}") or "").strip()
-                if status == rec.status and not comment:
-                    continue
-                outcome = await recommendations.record_update(
+async def _page(request: Request, errors: set[int] | None = None, status: int = 200) -> Response:
+    """Render the open items of the link's owner, marking those with errors."""
+    deps, pages = deps_of(request), pages_of(request)
+    found = await _owner(request)
+    if isinstance(found, Response):
+        return found
+    contact, language = found
+    async with deps.database.session_scope() as session:
+        items = [
+            {
+                "id": r.id,
+                "text": r.text,
+                "due_on": r.due_on,
+                "status": r.status,
+                "comment": "",
+                "error": r.id in (errors or set()),
+            }
+            for r in await recommendations.open_items_of(session, contact.id)
+        ]
+    choices = [{"value": c, "label": label("statuses", c, language)} for c in CHOICES]
+    return pages.render(
+        "tasks",
+        language,
+        status,
+        items=items,
+        choices=choices,
+        action=str(request.url.path),
+        confirm=confirm_code(deps.links, request.path_params["token"]),
+    )
+
+
+async def show(request: Request) -> Response:
+    """Show the person's open recommendations with a status and a comment box each."""
+    return await _page(request)
+
+
+async def save(request: Request) -> Response:
+    """Record each changed status and comment; a too-long comment changes nothing."""
+    deps, pages = deps_of(request), pages_of(request)
+    found = await _owner(request)
+    if isinstance(found, Response):
+        return found
+    contact, language = found
+    form = await request.form()
+    if str(form.get("confirm", "")) != confirm_code(deps.links, request.path_params["token"]):
+        return pages.render("problem", language, 403, reason="invalid")
+    too_long = set()
+    async with deps.database.session_scope() as session:
+        for rec in await recommendations.open_items_of(session, contact.id):
+            status = str(form.get(f"status-{rec.id}") or rec.status)
+            comment = str(form.get(f"comment-{rec.id}") or "").strip()
+            if status == rec.status and not comment:
+                continue
+            outcome = await recommendations.record_update(
+                session,
+                rec.id,
+                status,
+                now=deps.clock.now(),
+                channel="web",
+                contact_id=contact.id,
+                comment=comment or None,
+            )
+            if outcome.verdict == "too_long":
+                too_long.add(rec.id)
+            elif outcome.others and deps.policy is not None and outcome.recommendation:
+                await rec_reminders.tell_done(
                     session,
-                    rec.id,
-                    status,
+                    outcome.recommendation,
+                    outcome.others,
+                    contact.name,
                     now=deps.clock.now(),
-                    channel="web",
-                    contact_id=contact.id,
-                    comment=comment or None,
+                    policy=deps.policy,
                 )
-                if outcome.verdict == "too_long":
-                    too_long.add(rec.id)
-                elif outcome.others and deps.policy is not None and outcome.recommendation:
-                    await rec_reminders.tell_done(
-                        session,
-                        outcome.recommendation,
-                        outcome.others,
-                        contact.name,
-                        now=deps.clock.now(),
-                        policy=deps.policy,
-                    )
-            if too_long:
-                await session.rollback()
         if too_long:
-            return await page(request, too_long, 422)
-        return pages.render("web_tasks_done", language)
+            await session.rollback()
+    if too_long:
+        return await _page(request, too_long, 422)
+    return pages.render("tasks_done", language)
 
-    return [
-        Route("/t/{token}", show, methods=["GET"]),
-        Route("/t/{token}", save, methods=["POST"]),
-    ]
+
+ROUTES = [
+    Route("/t/{token}", show, methods=["GET"]),
+    Route("/t/{token}", save, methods=["POST"]),
+]

@@ -1,11 +1,9 @@
 """Every user-facing template, found on disk, rendered with the sample values of tests/samples.py.
 
-Two kinds of template sets:
-- message templates, messages/<lang>/<kind>.<variant>, rendered by bot.rendering.Renderer;
-- web page templates, <root>/<lang>/<page>.html under every folder PAGE_ROOTS finds (none yet),
-  rendered by the same Jinja2 set-up; their sample values are SAMPLES["page:<page>"].
-To check pages kept elsewhere, add a glob to PAGE_ROOTS; to render them differently, give
-PageTemplates another `environment`.
+Every text lives under messages/<lang>/<surface>/ (bot.rendering.SURFACES), in two kinds of set:
+- outbound messages, messages/<lang>/outbound/<kind>.<variant>, rendered by bot.rendering.Renderer;
+- every other surface (replies, pages, reports), messages/<lang>/<surface>/<name>.html, rendered
+  by the same Jinja2 set-up; their sample values are SAMPLES["<surface>/<name>"].
 A template may borrow another kind's sample values with a first-line comment
 `{# values: event_invitation #}` (the seeded fixtures do).
 """
@@ -22,13 +20,19 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from bot.rendering import LANGUAGES, VARIANTS, Renderer, build_environment, template_name
+from bot.rendering import (
+    LANGUAGES,
+    SURFACES,
+    VARIANTS,
+    Renderer,
+    build_environment,
+    default_messages_dir,
+    template_name,
+)
 from tests import samples
 from tests.language import text
 
 ROOT = Path(__file__).resolve().parents[2]
-# Folders holding web page templates in <lang>/ subfolders, relative to the repository.
-PAGE_ROOTS = ("bot/**/templates", "templates")
 PAGE_SUFFIXES = (".html", ".txt")
 MARKUP = {"telegram": "telegram", "subject": "text", "text": "text", "html": "html"}
 BORROW = re.compile(r"\A\s*\{#\s*values:\s*(?P<key>[\w:/-]+)")
@@ -42,7 +46,7 @@ class MissingSamples(LookupError):
 class Unit:
     """One user-facing template in one language: what each check reports on."""
 
-    name: str  # path from the repository root: "messages/lv/event_invitation.email.html"
+    name: str  # path from the repository root: "messages/lv/outbound/event_invitation.email.html"
     language: str
     sample_key: str
     markup: str  # "telegram", "html" or "text"
@@ -101,7 +105,7 @@ def _borrowed_key(path: Path, default: str) -> str:
 
 
 class MessageTemplates:
-    """messages/<lang>/<kind>.<variant>: every kind in every language, all four variants."""
+    """messages/<lang>/outbound/<kind>.<variant>: every kind in every language and variant."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.renderer = Renderer(directory)
@@ -136,22 +140,25 @@ class MessageTemplates:
 
     def missing(self) -> list[str]:
         """Name every template one language has and another lacks, shared pieces included."""
-        return _missing_translations(self.directory, _display)
+        return _missing_translations(self.directory, "outbound", _display)
 
 
 class PageTemplates:
-    """<root>/<lang>/<page>.html: the web pages behind email links, in every language."""
+    """messages/<lang>/<surface>/<name>.html: the bot's replies, web pages or reports."""
 
-    def __init__(self, root: Path, environment: jinja2.Environment | None = None) -> None:
+    def __init__(
+        self, root: Path, surface: str, environment: jinja2.Environment | None = None
+    ) -> None:
         self.root = root
+        self.surface = surface
         self.environment = environment or build_environment(root)
-        self.name = _display(root)
+        self.name = _display(root / "*" / surface)
 
     def pages(self) -> list[str]:
-        """Return the page names (relative to a language folder) of every language."""
+        """Return the page names (relative to a language's surface folder) of every language."""
         names = set()
         for language in LANGUAGES:
-            folder = self.root / language
+            folder = self.root / language / self.surface
             if folder.is_dir():
                 names |= {
                     str(path.relative_to(folder))
@@ -166,9 +173,12 @@ class PageTemplates:
         """Return a unit for every page in every language, present or not."""
         return [
             Unit(
-                name=_display(self.root / language / page),
+                name=_display(self.root / language / self.surface / page),
                 language=language,
-                sample_key=_borrowed_key(self.root / language / page, "page:" + page_stem(page)),
+                sample_key=_borrowed_key(
+                    self.root / language / self.surface / page,
+                    f"{self.surface}/{page_stem(page)}",
+                ),
                 markup="html" if page.endswith(".html") else "text",
                 kind=page_stem(page),
                 variant="page",
@@ -180,7 +190,7 @@ class PageTemplates:
 
     def _renderer(self, page: str, language: str) -> Callable[..., str]:
         def render(values: Mapping[str, Any]) -> str:
-            template = self.environment.get_template(f"{language}/{page}")
+            template = self.environment.get_template(f"{language}/{self.surface}/{page}")
             zone = ZoneInfo("Europe/Riga")
             return template.render({**values, "lang": language, "tz": zone}).strip()
 
@@ -188,7 +198,7 @@ class PageTemplates:
 
     def missing(self) -> list[str]:
         """Name every page one language has and another lacks."""
-        return _missing_translations(self.root, _display)
+        return _missing_translations(self.root, self.surface, _display)
 
 
 def page_stem(page: str) -> str:
@@ -196,14 +206,14 @@ def page_stem(page: str) -> str:
     return page.rsplit(".", 1)[0]
 
 
-def _missing_translations(directory: Path, name: Callable[[Path], str]) -> list[str]:
+def _missing_translations(directory: Path, surface: str, name: Callable[[Path], str]) -> list[str]:
     files = {
         language: {
             str(path.relative_to(directory / language))
-            for path in (directory / language).rglob("*")
+            for path in (directory / language / surface).rglob("*")
             if path.is_file()
         }
-        if (directory / language).is_dir()
+        if (directory / language / surface).is_dir()
         else set()
         for language in LANGUAGES
     }
@@ -219,22 +229,16 @@ def _missing_translations(directory: Path, name: Callable[[Path], str]) -> list[
     return missing
 
 
-def page_roots(repository: Path = ROOT) -> list[Path]:
-    """Return every folder of web page templates: one with lv/, et/ or en/ inside."""
-    found: set[Path] = set()
-    for pattern in PAGE_ROOTS:
-        for folder in repository.glob(pattern):
-            if ".venv" in folder.parts or not folder.is_dir():
-                continue
-            if any((folder / language).is_dir() for language in LANGUAGES):
-                found.add(folder.resolve())
-    return sorted(found)
+def surface_sets(messages_dir: Path | None = None) -> list[PageTemplates]:
+    """Return a template set for every surface but outbound (replies, pages, reports)."""
+    root = messages_dir or default_messages_dir()
+    return [PageTemplates(root, surface) for surface in SURFACES if surface != "outbound"]
 
 
 @cache
 def template_sets() -> tuple[MessageTemplates | PageTemplates, ...]:
     """Return every set of user-facing templates in the repository."""
-    return (MessageTemplates(), *(PageTemplates(root) for root in page_roots()))
+    return (MessageTemplates(), *surface_sets())
 
 
 @cache

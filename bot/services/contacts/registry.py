@@ -1,0 +1,246 @@
+"""The contacts registry: import, look up, export and erase people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.db.base import utcnow
+from bot.db.models import (
+    AccessRequest,
+    ConsentRecord,
+    Contact,
+    ContactTag,
+    InviteToken,
+    OutboxMessage,
+    RecommendationOwner,
+    SurveyResponse,
+    TelegramLink,
+)
+from bot.services.contacts.rows import ContactRow, Problem
+
+# Fields a row sets on a contact, in the order they are compared and reported.
+ROW_FIELDS = (
+    "name",
+    "email",
+    "telegram_username",
+    "phone",
+    "role",
+    "organisation",
+    "municipality",
+    "country",
+    "language",
+    "stakeholder_group",
+    "consent_on",
+)
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do; nothing is written until apply_import()."""
+
+    new: list[ContactRow] = field(default_factory=list)
+    updated: list[tuple[ContactRow, Contact, list[str]]] = field(default_factory=list)
+    unchanged: list[ContactRow] = field(default_factory=list)
+    conflicts: list[Problem] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return f"{len(self.new)} new, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+
+async def _all_contacts(session: AsyncSession) -> list[Contact]:
+    result = await session.scalars(
+        select(Contact).where(Contact.erased_at.is_(None)).options(selectinload(Contact.tags))
+    )
+    return list(result)
+
+
+def _row_values(row: ContactRow) -> dict[str, Any]:
+    values = {f: getattr(row, f) for f in ROW_FIELDS if f != "organisation"}
+    values["organisation"] = row.organisation
+    return values
+
+
+def _changes(contact: Contact, row: ContactRow) -> list[str]:
+    changed = [f for f, v in _row_values(row).items() if getattr(contact, f) != v]
+    if sorted(contact.tag_names) != sorted(row.tags):
+        changed.append("tags")
+    return changed
+
+
+async def plan_import(session: AsyncSession, rows: Sequence[ContactRow]) -> ImportPlan:
+    """Match rows to contacts (email, then Telegram username, then name+organisation)."""
+    contacts = await _all_contacts(session)
+    by_email = {c.email: c for c in contacts if c.email}
+    by_username = {c.telegram_username.lower(): c for c in contacts if c.telegram_username}
+    by_name = {(c.name.lower(), (c.organisation or "").lower()): c for c in contacts}
+    plan = ImportPlan()
+    for row in rows:
+        contact = _match(row, by_email, by_username, by_name)
+        conflict = _conflict(row, contact, by_email, by_username)
+        if conflict:
+            plan.conflicts.append(conflict)
+        elif contact is None:
+            plan.new.append(row)
+        elif changed := _changes(contact, row):
+            plan.updated.append((row, contact, changed))
+        else:
+            plan.unchanged.append(row)
+    return plan
+
+
+def _match(
+    row: ContactRow,
+    by_email: dict[str, Contact],
+    by_username: dict[str, Contact],
+    by_name: dict[tuple[str, str], Contact],
+) -> Contact | None:
+    if row.email:
+        return by_email.get(row.email)
+    if row.telegram_username and row.telegram_username.lower() in by_username:
+        return by_username[row.telegram_username.lower()]
+    return by_name.get((row.name.lower(), (row.organisation or "").lower()))
+
+
+def _conflict(
+    row: ContactRow,
+    contact: Contact | None,
+    by_email: dict[str, Contact],
+    by_username: dict[str, Contact],
+) -> Problem | None:
+    if row.telegram_username:
+        owner = by_username.get(row.telegram_username.lower())
+        if owner is not None and owner is not contact:
+            return Problem(
+                row.line,
+                "telegram_username",
+                f"@{row.telegram_username} already belongs to {owner.email or owner.name}",
+            )
+    if row.email and contact is not None and contact.email not in (None, row.email):
+        owner = by_email.get(row.email)
+        if owner is not None and owner is not contact:
+            return Problem(row.line, "email", f"{row.email} already belongs to {owner.name}")
+    return None
+
+
+async def apply_import(
+    session: AsyncSession,
+    plan: ImportPlan,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write a plan's new and changed contacts (the caller's session commits)."""
+    for row in plan.new:
+        contact = Contact(**_row_values(row), consent_source="import" if row.consent_on else None)
+        contact.tags = [ContactTag(tag=t) for t in row.tags]
+        session.add(contact)
+        await session.flush()
+        _record_consent(session, contact, row.consent_on)
+        if progress:
+            progress(1)
+    for row, contact, changed in plan.updated:
+        for name, value in _row_values(row).items():
+            setattr(contact, name, value)
+        if "tags" in changed:
+            contact.tags = [ContactTag(tag=t) for t in row.tags]
+        if "consent_on" in changed:
+            contact.consent_source = "import" if row.consent_on else None
+            _record_consent(session, contact, row.consent_on)
+        if progress:
+            progress(1)
+    await session.flush()
+
+
+def _record_consent(session: AsyncSession, contact: Contact, consent_on: date | None) -> None:
+    if consent_on is None:
+        return
+    session.add(
+        ConsentRecord(
+            contact_id=contact.id,
+            granted=True,
+            source="import",
+            recorded_at=utcnow(),
+            note=f"consent dated {consent_on.isoformat()} in an imported file",
+        )
+    )
+
+
+async def find(session: AsyncSession, key: str) -> Contact | None:
+    """Find a contact by email, @username or id."""
+    query = select(Contact).options(
+        selectinload(Contact.tags), selectinload(Contact.telegram_links)
+    )
+    query = query.where(Contact.erased_at.is_(None))
+    if key.isdigit():
+        query = query.where(Contact.id == int(key))
+    elif key.startswith("@"):
+        query = query.where(func.lower(Contact.telegram_username) == key[1:].lower())
+    else:
+        query = query.where(Contact.email == key.strip().lower())
+    return await session.scalar(query)
+
+
+def as_row(contact: Contact) -> dict[str, str]:
+    """The contact in the import file's columns, so an export imports back unchanged."""
+    return {
+        "name": contact.name,
+        "email": contact.email or "",
+        "telegram_username": contact.telegram_username or "",
+        "phone": contact.phone or "",
+        "role": contact.role,
+        "organization": contact.organisation or "",
+        "municipality": contact.municipality or "",
+        "country": contact.country,
+        "language": contact.language,
+        "stakeholder_group": contact.stakeholder_group or "",
+        "consent": contact.consent_on.isoformat() if contact.consent_on else "",
+        "tags": ",".join(contact.tag_names),
+    }
+
+
+@dataclass(frozen=True)
+class Erasure:
+    name: str
+    outbox_rows: int
+    telegram_links: int
+
+
+async def erase(session: AsyncSession, contact: Contact, now: datetime | None = None) -> Erasure:
+    """Forget a person: keep only role, country and group so reports still count them."""
+    name = contact.name
+    links = await session.scalar(select(func.count()).where(TelegramLink.contact_id == contact.id))
+    outbox = await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
+    )
+    for model in (TelegramLink, InviteToken, ConsentRecord, RecommendationOwner, ContactTag):
+        await session.execute(delete(model).where(model.contact_id == contact.id))
+    await session.execute(
+        update(SurveyResponse)
+        .where(SurveyResponse.contact_id == contact.id)
+        .values(contact_id=None)
+    )
+    await session.execute(
+        update(AccessRequest).where(AccessRequest.contact_id == contact.id).values(contact_id=None)
+    )
+    await session.refresh(contact, ["tags", "telegram_links"])
+    for name_field in (
+        "email",
+        "telegram_username",
+        "phone",
+        "organisation",
+        "municipality",
+        "timezone",
+        "consent_source",
+    ):
+        setattr(contact, name_field, None)
+    contact.name = f"(erased #{contact.id})"
+    contact.email_state = contact.telegram_state = "inactive"
+    contact.erased_at = now or utcnow()
+    await session.flush()
+    return Erasure(name=name, outbox_rows=outbox.rowcount or 0, telegram_links=int(links or 0))  # type: ignore[attr-defined]

@@ -1,0 +1,284 @@
+"""Take due outbox rows, send them through their channel, and record what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Contact, OutboxMessage
+from bot.db.session import Database
+from bot.services.clock import Clock
+from bot.services.delivery import outbox
+from bot.services.delivery.compose import Composer, Unreachable
+from bot.services.delivery.port import Outgoing, Sender, SendResult
+
+log = logging.getLogger("expertbot.dispatcher")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, then give up."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=2)
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> timedelta:
+        seconds = min(self.base.total_seconds() * 2 ** (attempt - 1), self.cap.total_seconds())
+        return timedelta(seconds=seconds * random.uniform(1 - self.jitter, 1 + self.jitter))
+
+
+class Dispatcher:
+    """Claim due rows in batches, send each batch concurrently, record it in one transaction.
+
+    Several batches are in flight at once so that the senders, which enforce the rate
+    limits, always have work; duplicates after a crash are bounded by what was in flight.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        senders: Mapping[str, Sender],
+        composer: Composer,
+        clock: Clock,
+        policy: outbox.DeliveryPolicy,
+        *,
+        batch: int = 32,
+        parallel: int = 3,
+        lease: timedelta = timedelta(minutes=5),
+        retry: RetryPolicy | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.senders = dict(senders)
+        self.composer = composer
+        self.clock = clock
+        self.policy = policy
+        self.batch = batch
+        self.parallel = parallel
+        self.lease = lease
+        self.retry = retry or RetryPolicy()
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+
+    @property
+    def in_flight_bound(self) -> int:
+        return self.batch * self.parallel
+
+    async def recover(self) -> int:
+        """Requeue rows a crashed process left in `sending` (at-least-once)."""
+        async with self.database.session_scope() as session:
+            count = await outbox.recover_stale(session, now=self.clock.now())
+        if count:
+            log.warning("requeued %d message(s) left sending by a stopped process", count)
+        return count
+
+    async def claim(self, limit: int) -> list[OutboxMessage]:
+        async with self.database.session_scope() as session:
+            return await outbox.claim_due(
+                session,
+                now=self.clock.now(),
+                limit=limit,
+                lease=self.lease,
+                channels=tuple(self.senders),
+            )
+
+    async def process_batch(self) -> int:
+        """Claim, prepare, send and record one batch; return how many rows it held."""
+        rows = await self.claim(self.batch)
+        if not rows:
+            return 0
+        try:
+            prepared = await self._prepare_all(rows)
+            results = await asyncio.gather(*(self._send(m) for _, m in prepared))
+            await self._record_all(
+                [(r, m, res) for (r, m), res in zip(prepared, results, strict=True)]
+            )
+        except Exception:  # a broken batch waits for its lease and is tried again
+            log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
+        return len(rows)
+
+    async def run_until_idle(self) -> int:
+        """Send everything due now and wait for it; return how many rows were handled."""
+        handled = 0
+        while True:
+            counts = await asyncio.gather(*(self.process_batch() for _ in range(self.parallel)))
+            if not any(counts):
+                return handled
+            handled += sum(counts)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set; batches already claimed are finished (drained)."""
+        await self.recover()
+        await asyncio.gather(*(self._worker(stop) for _ in range(self.parallel)))
+
+    async def _worker(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if await self.process_batch():
+                    continue
+            except Exception:
+                # Claiming failed (SQLite busy past its timeout, a lost connection): nothing
+                # was claimed, so wait a poll and try again rather than stop the service.
+                log.exception("could not claim due messages; trying again")
+            signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(
+                signals, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for signal in signals:
+                signal.cancel()
+            self.wake.clear()
+
+    async def _send(self, message: Outgoing | None) -> SendResult | None:
+        if message is None:
+            return None
+        try:
+            return await self.senders[message.channel].send(message)
+        except Exception as error:  # a sender bug must not lose the row
+            log.exception("sender %s failed on message %s", message.channel, message.outbox_id)
+            return SendResult("retry", reason=f"internal error: {type(error).__name__}")
+
+    async def _prepare_all(
+        self, rows: list[OutboxMessage]
+    ) -> list[tuple[OutboxMessage, Outgoing | None]]:
+        async with self.database.session_scope() as session:
+            return [(row, await self._prepare(session, row)) for row in rows]
+
+    async def _prepare(self, session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+        contact = await session.get(Contact, row.contact_id)
+        reason = await outbox.unavailable(session, contact, row.channel) if contact else "gone"
+        if reason:
+            await self._skip(session, row, contact, reason)
+            return None
+        try:
+            async with session.begin_nested():
+                return await self.composer.compose(session, row)
+        except Unreachable as gone:
+            await self._skip(session, row, contact, str(gone))
+        except (TemplateError, LookupError, ValueError) as error:
+            log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
+            await outbox.mark_failed(
+                session, row.id, now=self.clock.now(), error=f"template error: {error}"
+            )
+        except Exception as error:  # one broken row must not hold up its batch
+            log.exception("message %s (%s) cannot be composed", row.id, row.kind)
+            await outbox.mark_failed(
+                session, row.id, now=self.clock.now(), error=f"internal error: {error!r}"
+            )
+        return None
+
+    async def _record_all(
+        self, done: list[tuple[OutboxMessage, Outgoing | None, SendResult | None]]
+    ) -> None:
+        async with self.database.session_scope() as session:
+            sent = [(r, m, res) for r, m, res in done if m and res and res.outcome == "sent"]
+            if sent:
+                await outbox.mark_many_sent(session, self._sent_values(sent))
+            for row, message, result in done:
+                if message is not None and result is not None and result.outcome != "sent":
+                    await self._record(session, row, message, result)
+
+    def _sent_values(
+        self, sent: list[tuple[OutboxMessage, Outgoing, SendResult]]
+    ) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        values = []
+        for row, message, result in sent:
+            values.append(
+                {
+                    "id": row.id,
+                    "status": "sent",
+                    "sent_at": now,
+                    "provider_id": result.provider_id,
+                    "language": message.language,
+                    "subject": message.subject if row.channel == "email" else None,
+                    "rendered_text": message.body,
+                    "last_error": None,
+                    "updated_at": now,
+                }
+            )
+        return values
+
+    async def _skip(
+        self, session: AsyncSession, row: OutboxMessage, contact: Contact | None, reason: str
+    ) -> None:
+        now = self.clock.now()
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(status="cancelled", last_error=f"skipped: {reason}", updated_at=now)
+        )
+        if contact is not None and row.channel == "telegram":
+            await self._fall_back(session, row, contact)
+
+    async def _fall_back(self, session: AsyncSession, row: OutboxMessage, contact: Contact) -> None:
+        """Send a Telegram message by email instead, under its own dedupe key."""
+        result = await outbox.enqueue(
+            session,
+            contact=contact,
+            channel="email",
+            kind=row.kind,
+            dedupe_key=f"{row.dedupe_key}:fallback-email",
+            now=self.clock.now(),
+            policy=self.policy,
+            params=row.params,
+            event_id=row.event_id,
+            survey_id=row.survey_id,
+            recommendation_id=row.recommendation_id,
+            urgent=row.urgent,
+        )
+        if result.status == "queued":
+            self.wake.set()
+
+    async def _record(
+        self, session: AsyncSession, row: OutboxMessage, message: Outgoing, result: SendResult
+    ) -> None:
+        now = self.clock.now()
+        if result.outcome == "rate_limited":
+            wait = timedelta(seconds=result.retry_after or 1)
+            await outbox.mark_retry(
+                session, row.id, now=now, at=now + wait, error=result.reason, counts=False
+            )
+        elif result.outcome == "retry":
+            await self._retry_or_fail(session, row, result.reason)
+        elif result.outcome == "unreachable":
+            await self._unreachable(session, row, result)
+        else:
+            log.error("message %s rejected: %s\n%s", row.id, result.reason, message.body)
+            await outbox.mark_failed(
+                session, row.id, now=now, error=result.reason, text=message.body
+            )
+
+    async def _retry_or_fail(self, session: AsyncSession, row: OutboxMessage, reason: str) -> None:
+        now = self.clock.now()
+        if row.attempts >= self.retry.max_attempts:
+            error = f"gave up after {row.attempts} attempts: {reason}"
+            await outbox.mark_failed(session, row.id, now=now, error=error)
+            return
+        at = now + self.retry.delay(row.attempts)
+        await outbox.mark_retry(session, row.id, now=now, at=at, error=reason)
+
+    async def _unreachable(
+        self, session: AsyncSession, row: OutboxMessage, result: SendResult
+    ) -> None:
+        now = self.clock.now()
+        column = "telegram_state" if row.channel == "telegram" else "email_state"
+        state = result.state or ("inactive" if row.channel == "telegram" else "bounced")
+        await session.execute(
+            update(Contact).where(Contact.id == row.contact_id).values({column: state})
+        )
+        await outbox.mark_failed(session, row.id, now=now, error=result.reason)
+        contact = await session.get(Contact, row.contact_id)
+        if row.channel == "telegram" and contact is not None:
+            await session.refresh(contact)
+            await self._fall_back(session, row, contact)

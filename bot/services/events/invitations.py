@@ -1,0 +1,315 @@
+"""Inviting an audience to an event and recording answers from every channel, in one place."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Contact, Event, Invitation, InvitationAnswer
+from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.delivery import outbox
+from bot.services.onboarding.chats import contact_of_chat
+
+# Button and link codes → invitation statuses.
+ANSWERS = {"yes": "accepted", "no": "declined", "maybe": "not_sure"}
+CODES = {status: code for code, status in ANSWERS.items()}
+KIND = "event_invitation"
+
+
+def invitation_key(event_id: int, contact_id: int) -> str:
+    return f"invite:{event_id}:{contact_id}"
+
+
+def rsvp_closes(event: Event) -> datetime:
+    """Answers may change until the end of the RSVP day (local), else until the start."""
+    if event.rsvp_by is None:
+        return event.starts_at
+    zone = ZoneInfo(event.timezone)
+    return datetime.combine(event.rsvp_by + timedelta(days=1), time(0), tzinfo=zone)
+
+
+@dataclass
+class InvitePlan:
+    """Who an invitation would reach, and who lacks the event's texts in their language."""
+
+    new: list[Contact] = field(default_factory=list)
+    already: int = 0
+    missing_language: list[tuple[Contact, str]] = field(default_factory=list)
+    channels: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, language)
+    unreachable: list[tuple[Contact, str]] = field(default_factory=list)
+
+
+async def plan(
+    session: AsyncSession, event: Event, audience: Audience, *, fallback: str | None = None
+) -> InvitePlan:
+    """Work out an invitation round without writing anything."""
+    invited = set(
+        await session.scalars(select(Invitation.contact_id).where(Invitation.event_id == event.id))
+    )
+    result = InvitePlan()
+    for contact in await select_contacts(session, audience):
+        if contact.id in invited:
+            result.already += 1
+            continue
+        language = contact.language
+        if language not in event.title:
+            if fallback is None or fallback not in event.title:
+                result.missing_language.append((contact, language))
+                continue
+            language = fallback
+        reasons = {
+            ch: await outbox.unavailable(session, contact, ch) for ch in outbox.CHANNEL_ORDER
+        }
+        open_channels = [ch for ch, reason in reasons.items() if reason is None]
+        if not open_channels:
+            result.unreachable.append((contact, "; ".join(str(r) for r in reasons.values())))
+            continue
+        result.new.append(contact)
+        for channel in open_channels:
+            result.channels[(channel, language)] += 1
+    return result
+
+
+async def invite(
+    session: AsyncSession,
+    event: Event,
+    invite_plan: InvitePlan,
+    *,
+    now: datetime,
+    policy: outbox.DeliveryPolicy,
+    fallback: str | None = None,
+) -> int:
+    """Create the invitations of a plan and queue one message per open channel."""
+    for contact in invite_plan.new:
+        invitation = Invitation(
+            event_id=event.id, contact_id=contact.id, status="invited", invited_at=now
+        )
+        invitation.history = [InvitationAnswer(status="invited", channel=None, recorded_at=now)]
+        session.add(invitation)
+        await session.flush()
+        await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=invitation_key(event.id, contact.id),
+            kind=KIND,
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            params={"fallback_language": fallback} if fallback else {},
+        )
+    if event.status == "draft":
+        event.status = "published"
+    return len(invite_plan.new)
+
+
+async def counts(session: AsyncSession, event_id: int) -> Counter[str]:
+    rows = await session.execute(
+        select(Invitation.status, func.count())
+        .where(Invitation.event_id == event_id)
+        .group_by(Invitation.status)
+    )
+    return Counter({status: int(n) for status, n in rows.all()})
+
+
+Verdict = Literal["recorded", "unchanged", "closed", "cancelled", "not_yours", "missing"]
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    verdict: Verdict
+    status: str | None = None  # the invitation's status after the answer
+    event: Event | None = None
+    contact: Contact | None = None
+    promoted: Contact | None = None  # who got the freed place
+
+
+async def record_answer(
+    session: AsyncSession,
+    invitation_id: int,
+    code: str,
+    *,
+    channel: str,
+    now: datetime,
+    chat_id: int | None = None,
+    policy: outbox.DeliveryPolicy | None = None,
+) -> AnswerOutcome:
+    """Record yes / no / maybe from any channel: the one code path for every answer.
+
+    With a delivery policy, whoever gets a freed place is told at once.
+    """
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or code not in ANSWERS:
+        return AnswerOutcome("missing")
+    event = await session.get(Event, invitation.event_id)
+    contact = await session.get(Contact, invitation.contact_id)
+    assert event is not None and contact is not None
+    if chat_id is not None:
+        owner = await contact_of_chat(session, chat_id)
+        if owner is None or owner.id != contact.id:
+            return AnswerOutcome("not_yours")
+    if event.status == "cancelled":
+        return AnswerOutcome("cancelled", invitation.status, event, contact)
+    if now >= rsvp_closes(event):
+        return AnswerOutcome("closed", invitation.status, event, contact)
+    wanted = ANSWERS[code]
+    if wanted == invitation.status or (wanted == "accepted" and invitation.status == "waitlisted"):
+        return AnswerOutcome("unchanged", invitation.status, event, contact)
+    was_accepted = invitation.status == "accepted"
+    if wanted == "accepted" and await _full(session, event):
+        wanted = "waitlisted"
+    _set(session, invitation, wanted, channel, now)
+    promoted = None
+    if was_accepted and wanted != "accepted":
+        promoted = await _promote_first_waiting(session, event, now)
+        if promoted is not None and policy is not None:
+            await outbox.enqueue_everywhere(
+                session,
+                contact=promoted,
+                key=f"place:{event.id}:{promoted.id}:{now:%Y%m%dT%H%M%S}",
+                kind="event_place_freed",
+                now=now,
+                policy=policy,
+                event_id=event.id,
+                urgent=event.starts_at - now < timedelta(days=1),
+            )
+    return AnswerOutcome("recorded", wanted, event, contact, promoted)
+
+
+def _set(
+    session: AsyncSession, invitation: Invitation, status: str, channel: str | None, now: datetime
+) -> None:
+    invitation.status, invitation.answered_at, invitation.updated_at = status, now, now
+    session.add(
+        InvitationAnswer(
+            invitation_id=invitation.id, status=status, channel=channel, recorded_at=now
+        )
+    )
+
+
+async def _full(session: AsyncSession, event: Event) -> bool:
+    if not event.capacity:
+        return False
+    taken = (await counts(session, event.id))["accepted"]
+    return taken >= event.capacity
+
+
+async def _promote_first_waiting(
+    session: AsyncSession, event: Event, now: datetime
+) -> Contact | None:
+    """Give a freed place to whoever has waited longest."""
+    first = await session.scalar(
+        select(Invitation)
+        .where(Invitation.event_id == event.id, Invitation.status == "waitlisted")
+        .order_by(Invitation.answered_at, Invitation.id)
+        .limit(1)
+    )
+    if first is None or await _full(session, event):
+        return None
+    _set(session, first, "accepted", None, now)
+    return await session.get(Contact, first.contact_id)
+
+
+# Everyone invited who has not said no hears about changes and cancellations.
+STILL_EXPECTED = ("invited", "accepted", "waitlisted", "not_sure")
+SOON = timedelta(days=1)
+
+
+async def _expected(session: AsyncSession, event: Event) -> list[Contact]:
+    found = await session.scalars(
+        select(Contact)
+        .join(Invitation, Invitation.contact_id == Contact.id)
+        .where(Invitation.event_id == event.id, Invitation.status.in_(STILL_EXPECTED))
+        .order_by(Contact.id)
+    )
+    return list(found)
+
+
+async def notify_change(
+    session: AsyncSession, event: Event, *, now: datetime, policy: outbox.DeliveryPolicy
+) -> int:
+    """Tell people a changed time or place, with the updated calendar; reminders follow anew."""
+    await outbox.cancel(session, now=now, event_id=event.id, kind="event_reminder")
+    await outbox.cancel(session, now=now, event_id=event.id, kind="event_changed")
+    urgent = event.starts_at - now < SOON  # a same-day change must not wait for morning
+    queued = 0
+    for contact in await _expected(session, event):
+        results = await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=f"change:{event.id}:{event.sequence}:{contact.id}",
+            kind="event_changed",
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            urgent=urgent,
+        )
+        queued += sum(r.status == "queued" for r in results)
+    return queued
+
+
+async def cancel_event(
+    session: AsyncSession,
+    event: Event,
+    reason: str,
+    *,
+    now: datetime,
+    policy: outbox.DeliveryPolicy,
+) -> int:
+    """Cancel: stop everything pending for it, tell people, send METHOD:CANCEL."""
+    event.status, event.cancel_reason = "cancelled", reason.strip() or None
+    event.sequence += 1
+    await outbox.cancel(session, now=now, event_id=event.id)
+    urgent = event.starts_at - now < SOON
+    queued = 0
+    for contact in await _expected(session, event):
+        results = await outbox.enqueue_everywhere(
+            session,
+            contact=contact,
+            key=f"cancel:{event.id}:{contact.id}",
+            kind="event_cancelled",
+            now=now,
+            policy=policy,
+            event_id=event.id,
+            urgent=urgent,
+        )
+        queued += sum(r.status == "queued" for r in results)
+    return queued
+
+
+@dataclass
+class Attendance:
+    present: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # given, but not invited / not found
+
+
+async def record_attendance(
+    session: AsyncSession, event: Event, emails: list[str], *, now: datetime
+) -> Attendance:
+    """Mark who came; whoever had said yes and is not listed becomes a no-show."""
+    wanted = {e.strip().lower() for e in emails if e.strip()}
+    rows = await session.execute(
+        select(Invitation, Contact)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(Invitation.event_id == event.id)
+    )
+    report = Attendance()
+    seen = set()
+    for invitation, contact in rows.all():
+        email = (contact.email or "").lower()
+        if email in wanted:
+            seen.add(email)
+            if invitation.status != "attended":
+                _set(session, invitation, "attended", None, now)
+            report.present.append(contact.name)
+        elif invitation.status in ("accepted", "attended"):
+            _set(session, invitation, "no_show", None, now)
+            report.absent.append(contact.name)
+    report.unknown = sorted(wanted - seen)
+    return report

@@ -1,0 +1,2 @@
+"""What meetings agreed: recommendation files, the registry, cadences and status updates,
+and the reminders and escalations that follow them up."""

@@ -1,0 +1,1 @@
+"""Surveys after visits: their files, the registry and results, sending, and answering."""
