@@ -203,7 +203,14 @@ class Service:
         token = self._webhook_secret() if sink is not None else None
         signer = links(self.settings)
         pages = (
-            WebDeps(database, signer, self.clock, self.settings.timezone, policy(self.settings))
+            WebDeps(
+                database,
+                signer,
+                self.clock,
+                self.settings.timezone,
+                policy(self.settings),
+                public_url=self.settings.public_url,
+            )
             if signer
             else None
         )

@@ -1018,3 +1018,8 @@ SAMPLES["coordinator_digest"] = [
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
     },
 ]
+
+# Sample sets kept beside the features that added them (each module has its own SAMPLES).
+from tests import samples_console  # noqa: E402
+
+SAMPLES.update(samples_console.SAMPLES)

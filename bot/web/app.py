@@ -11,9 +11,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
-from bot.web import rsvp, survey_form, tasks_page
+from bot.web import console, rsvp, survey_form, tasks_page
 from bot.web.pages import Pages, WebDeps
 
 log = logging.getLogger("expertbot.web")
@@ -57,6 +57,7 @@ def build_web(
     ]
     if pages is not None:
         routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES
+        routes.append(Mount("/console", routes=console.ROUTES))
     app = Starlette(routes=[*routes, *extra])
     if pages is not None:
         app.state.web = pages

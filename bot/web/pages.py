@@ -29,6 +29,7 @@ class WebDeps:
     clock: Clock
     timezone: str = "Europe/Riga"
     policy: DeliveryPolicy | None = None
+    public_url: str = ""  # base of links this service sends (EXPERTBOT_PUBLIC_URL)
 
 
 class Pages:
