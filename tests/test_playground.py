@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.db.session import Database
+from bot.playground.app import playground
 from bot.playground.runtime import BANNER, Playground
 from bot.sandbox import ChatMessage, EmulatedUser
 from bot.services import demo
@@ -73,7 +74,7 @@ async def start(database: Database, **settings: Any) -> tuple[Playground, asynci
         if await demo.is_empty(session):
             await demo.load_demo(session, now=NOW)
     clock = ShiftedClock(ManualClock(NOW))
-    play = Playground(
+    play = playground(
         load_settings(database_url=database.url, web_port=free_port(), **settings), clock
     )
     stop = asyncio.Event()
@@ -305,7 +306,7 @@ async def test_chats_mailboxes_and_the_clock_come_back_after_a_restart(
     invitation_mail = next(
         (i, r) for i, r in enumerate(play.mail.messages) if MARGUS in r.recipients
     )
-    again = Playground(
+    again = playground(
         load_settings(database_url=sqlite_database.url, web_port=free_port()),
         ShiftedClock(ManualClock(NOW)),
     )

@@ -16,6 +16,7 @@ from bot.cli.common import State, console, fail, pass_state, with_database
 from bot.config import Settings
 from bot.db import migrate
 from bot.db.session import Database
+from bot.playground.app import playground as build_playground
 from bot.playground.runtime import Playground
 from bot.services import demo, marks
 from bot.services.clock import ShiftedClock
@@ -68,7 +69,7 @@ def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool)
     clock = ShiftedClock()
     _load_demo_if_empty(settings, clock, explicit=demo)
     _claim_database(settings, allowed=use_existing_database)
-    playground = Playground(settings, clock, on_ready=lambda p: _ready(p, not no_browser))
+    playground = build_playground(settings, clock, on_ready=lambda p: _ready(p, not no_browser))
     asyncio.run(playground.run())
     console.print(
         "Playground stopped. The database keeps the answers, the chats, the mailboxes and the "

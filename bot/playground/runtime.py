@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from starlette.routing import BaseRoute
 
 from bot.app import Service, policy
 from bot.config import Settings
@@ -91,11 +92,15 @@ def inner_settings(
 
 @dataclass
 class Playground:
-    """Run with `await Playground(settings).run(stop)`; `url` is the page to open."""
+    """Run with `await playground(settings).run(stop)` (`bot.playground.app`); `url` is the page.
+
+    The web pages come in as `routes`; they find this object on `app.state.playground`.
+    """
 
     settings: Settings
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     on_ready: Callable[[Playground], None] | None = None
+    routes: Sequence[BaseRoute] = ()  # the web pages it serves (`bot.playground.app` gives them)
     telegram: TelegramEmulator | None = None
     mail: MailServer | None = None
     service: Service | None = None
@@ -107,17 +112,8 @@ class Playground:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything, connect the people, serve until `stop` is set."""
-        # Imported here: the routes import this module for the Playground type.
-        from bot.playground.routes import playground_routes
-
         stop = stop or asyncio.Event()
-        if self.settings.web_host != LOOPBACK:
-            log.warning(
-                "the playground listens on %s only, not %s", LOOPBACK, self.settings.web_host
-            )
-        port = pick_port(self.settings.web_port)
-        if port != self.settings.web_port:
-            log.warning("port %s is busy; the playground uses %s", self.settings.web_port, port)
+        port = self._port()
         async with AsyncExitStack() as stack:
             telegram = TelegramEmulator(
                 bot_username=BOT_USERNAME, bot_name=BOT_NAME, now=self.clock.timestamp
@@ -128,7 +124,9 @@ class Playground:
                 self.settings, telegram, self.mail, port, await self._secret()
             )
             self.url = settings.public_url
-            self.service = Service(settings, self.clock, routes=playground_routes(self))
+            self.service = Service(
+                settings, self.clock, routes=list(self.routes), web_state={"playground": self}
+            )
             task = asyncio.create_task(self.service.run(stop))
             started = asyncio.create_task(self.service.ready.wait())
             await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
@@ -143,11 +141,26 @@ class Playground:
                 self.on_ready(self)
             await task
             # The service closed its database; save what the phones and mailboxes show.
-            database = Database(settings.database_url)
-            try:
-                await self.save(database)
-            finally:
-                await database.dispose()
+            await self._save_to(settings.database_url)
+
+    def _port(self) -> int:
+        """Pick the loopback port to serve on, saying so if it is not the one configured."""
+        if self.settings.web_host != LOOPBACK:
+            log.warning(
+                "the playground listens on %s only, not %s", LOOPBACK, self.settings.web_host
+            )
+        port = pick_port(self.settings.web_port)
+        if port != self.settings.web_port:
+            log.warning("port %s is busy; the playground uses %s", self.settings.web_port, port)
+        return port
+
+    async def _save_to(self, url: str) -> None:
+        """Save the chats, the mailboxes and the clock through a connection of its own."""
+        database = Database(url)
+        try:
+            await self.save(database)
+        finally:
+            await database.dispose()
 
     async def _secret(self) -> str:
         """Links in the saved mailboxes must still work next run: keep the key in the database."""
