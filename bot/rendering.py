@@ -4,7 +4,8 @@ Every text lives under messages/<lang>/, by surface:
 - outbound/  messages sent on both channels, rendered here by `Renderer`;
 - replies/   the bot's answers in a Telegram chat (bot/telegram/texts.py);
 - pages/     the web pages behind email links (bot/web/pages.py);
-- reports/   the funding report and its labels (bot/services/reporting/funding_report.py).
+- reports/   the funding report and its labels (bot/services/reporting/funding_report.py);
+- console/   the coordinator's console (bot/web/console/).
 Layouts without words (bot/layouts/) are found by name beside them.
 
 One outbound template per message kind and channel variant: `<kind>.telegram.html` (Telegram HTML),
@@ -31,7 +32,7 @@ import bot
 from bot import textformat
 
 LANGUAGES = ("lv", "et", "en")
-SURFACES = ("outbound", "replies", "pages", "reports")
+SURFACES = ("outbound", "replies", "pages", "reports", "console")
 LAYOUTS = Path(__file__).resolve().parent / "layouts"
 FALLBACK_LANGUAGE = "lv"
 VARIANTS = {

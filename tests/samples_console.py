@@ -2,6 +2,232 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
-SAMPLES: dict[str, list[dict[str, Any]]] = {}
+from tests.samples import VALGA
+
+_LANGUAGES = [("lv", "Latviešu"), ("et", "Eesti"), ("en", "English")]
+_SIGNED = {"me": "Sandra Jansone-Õunapuu", "csrf": "c0ffee", "languages": _LANGUAGES}
+_EVENT = {
+    "slug": "valga-2027",
+    "title": VALGA["title"],
+    "starts_at": VALGA["starts_at"],
+    "ends_at": VALGA["ends_at"],
+}
+_WHEN = datetime(2027, 1, 28, 9, 41, tzinfo=UTC)
+_COUNTS = {"accepted": 21, "declined": 1, "not_sure": 11, "waiting": 0}
+
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "console_signin": [
+        {
+            "contact_name": "Sandra Jansone-Õunapuu",
+            "signin_url": "https://tikls.km.example/console/signin/Zx2cV5bNm7Qw3Er4Ty5Ui6Op7Aa",
+            "minutes": 15,
+        },
+        {
+            "contact_name": "Kadri Tamm",
+            "signin_url": "http://127.0.0.1:8080/console/signin/a",
+            "minutes": 1,
+        },
+    ],
+    "console/login": [
+        {"csrf": "c0ffee", "action": "/console/login", "email": "", "minutes": 15},
+        {
+            "csrf": "c0ffee",
+            "action": "/console/login",
+            "email": "anneli@joy.example",
+            "minutes": 21,
+            "limited": True,
+        },
+    ],
+    "console/login_sent": [
+        {
+            "csrf": "c0ffee",
+            "action": "/console/login",
+            "email": "sandra.jansone@km.example",
+            "minutes": 15,
+        },
+        {"csrf": "c0ffee", "action": "/console/login", "email": "a@b.example", "minutes": 1},
+    ],
+    "console/signin": [
+        {
+            "csrf": "c0ffee",
+            "action": "/console/signin/abc",
+            "name": "Sandra Jansone-Õunapuu",
+            "minutes": 15,
+        }
+    ],
+    "console/link_problem": [
+        {"csrf": "c0ffee", "action": "/console/signin/abc", "reason": reason, "minutes": 15}
+        for reason in ("used", "expired", "not_coordinator", "unknown")
+    ],
+    "console/overview": [
+        {
+            **_SIGNED,
+            "here": "/",
+            "resent": "1",
+            "overview": {
+                "events": [
+                    {
+                        "key": "valga-2027",
+                        "title": VALGA["title"],
+                        "starts_at": VALGA["starts_at"],
+                        "accepted": 21,
+                        "declined": 1,
+                        "not_sure": 2,
+                        "no_answer": 11,
+                        "waiting_list": 0,
+                    }
+                ],
+                "surveys": [
+                    {
+                        "title": {
+                            "lv": "Atgriezeniskā saite",
+                            "et": "Tagasiside",
+                            "en": "Feedback",
+                        },
+                        "finished": 11,
+                        "sent": 21,
+                        "rate": 52,
+                    }
+                ],
+                "overdue": 2,
+                "escalated": 1,
+                "problems": [
+                    {
+                        "name": "Ilze Kalniņa",
+                        "channel": "telegram",
+                        "state": "failed",
+                        "reason": "Telegram 403: Forbidden: bot was blocked by the user",
+                        "outbox_id": 7,
+                    },
+                    {
+                        "name": "Kadri Tamm",
+                        "channel": "email",
+                        "state": "bounced",
+                        "reason": "bounced",
+                        "outbox_id": None,
+                    },
+                ],
+                "queued": {"telegram": 3, "email": 0},
+                "last_sent": {"telegram": _WHEN, "email": None},
+            },
+        },
+        {
+            **_SIGNED,
+            "here": "/",
+            "resent": None,
+            "overview": {
+                "events": [],
+                "surveys": [],
+                "overdue": 0,
+                "escalated": 0,
+                "problems": [],
+                "queued": {"telegram": 0, "email": 0},
+                "last_sent": {"telegram": None, "email": None},
+            },
+        },
+    ],
+    "console/event": [
+        {
+            **_SIGNED,
+            "here": "/events/valga-2027",
+            "event": _EVENT,
+            "counts": _COUNTS,
+            "invited": "11",
+            "rsvps": [
+                {
+                    "name": "Ilze Kalniņa",
+                    "organisation": "Jelgavas valstspilsētas pašvaldība",
+                    "status": "accepted",
+                    "channel": "telegram",
+                    "answered_at": _WHEN,
+                },
+                {
+                    "name": "Kadri Tamm",
+                    "organisation": None,
+                    "status": "invited",
+                    "channel": None,
+                    "answered_at": None,
+                },
+            ],
+        },
+        {**_SIGNED, "here": "/", "event": _EVENT, "counts": _COUNTS, "invited": None, "rsvps": []},
+    ],
+    "console/invite": [
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": _EVENT,
+            "plan": {
+                "new": [{"name": "Ilze Kalniņa"}] * 21,
+                "already": 1,
+                "missing_language": [],
+                "channels": Counter({("telegram", "lv"): 11, ("email", "et"): 2}),
+                "unreachable": [({"name": "Jānis Bērziņš"}, "no email address")],
+            },
+        },
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": _EVENT,
+            "plan": {
+                "new": [{"name": "Kadri Tamm"}],
+                "already": 0,
+                "missing_language": [({"name": "Kadri Tamm"}, "et")],
+                "channels": Counter({("email", "et"): 1}),
+                "unreachable": [],
+            },
+        },
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": _EVENT,
+            "plan": {
+                "new": [],
+                "already": 11,
+                "missing_language": [],
+                "channels": Counter(),
+                "unreachable": [],
+            },
+        },
+    ],
+    "console/attendance": [
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": _EVENT,
+            "present": 1,
+            "added": None,
+            "people": [
+                {
+                    "contact_id": 1,
+                    "name": "Ilze Kalniņa",
+                    "organisation": "Jelgavas pašvaldība",
+                    "present": True,
+                },
+                {"contact_id": 2, "name": "Kadri Tamm", "organisation": None, "present": False},
+            ],
+        },
+        {**_SIGNED, "here": "/", "event": _EVENT, "present": 0, "added": None, "people": []},
+    ],
+    "console/audit": [
+        {
+            **_SIGNED,
+            "here": "/audit",
+            "entries": [
+                {
+                    "at": _WHEN,
+                    "actor": "Sandra Jansone-Õunapuu",
+                    "action": "invite",
+                    "subject": "event:valga-2027",
+                },
+                {"at": _WHEN, "actor": "—", "action": "walk_in", "subject": "event:valga-2027"},
+            ],
+        },
+        {**_SIGNED, "here": "/audit", "entries": []},
+    ],
+    "console/not_found": [{**_SIGNED, "here": "/", "key": "valga-2099"}],
+}

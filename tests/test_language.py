@@ -331,7 +331,12 @@ def test_reply_page_and_report_templates_are_found_and_need_sample_values(
         )
     (messages / "lv" / "pages" / "_layout.html").write_text("<html></html>", "utf-8")
     page_set = next(s for s in templates.surface_sets(messages) if s.surface == "pages")
-    assert {s.surface for s in templates.surface_sets(messages)} == {"replies", "pages", "reports"}
+    assert {s.surface for s in templates.surface_sets(messages)} == {
+        "replies",
+        "pages",
+        "reports",
+        "console",
+    }
     units = page_set.units()
     assert [(unit.language, unit.sample_key, unit.markup) for unit in units] == [
         ("lv", "pages/rsvp_answered", "html"),

@@ -38,6 +38,9 @@ TABLES = {
     "recommendation_updates",
     "outbox",
     "database_marks",
+    "console_logins",
+    "console_sessions",
+    "audit_log",
 }
 
 

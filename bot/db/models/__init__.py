@@ -1,5 +1,6 @@
 """Every table of the service; importing this registers them all on Base.metadata."""
 
+from bot.db.models.console import AuditEntry, ConsoleLogin, ConsoleSession
 from bot.db.models.contacts import (
     AccessRequest,
     ConsentRecord,
@@ -29,7 +30,10 @@ __all__ = [
     "AccessRequest",
     "AgendaItem",
     "Answer",
+    "AuditEntry",
     "ConsentRecord",
+    "ConsoleLogin",
+    "ConsoleSession",
     "Contact",
     "ContactTag",
     "DatabaseMark",

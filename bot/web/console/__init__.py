@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
-ROUTES: list[BaseRoute] = []
+from bot.web.console import auth, events, overview
+
+ROUTES: list[BaseRoute] = [
+    Route("/", overview.home, methods=["GET"]),
+    Route("/login", auth.login, methods=["GET", "POST"]),
+    Route("/signin/{token}", auth.signin_link, methods=["GET", "POST"]),
+    Route("/logout", auth.sign_out, methods=["POST"]),
+    Route("/language", auth.language, methods=["POST"]),
+    Route("/resend", overview.resend_one, methods=["POST"]),
+    Route("/audit", overview.audit_page, methods=["GET"]),
+    Route("/events/{key}", events.show, methods=["GET"]),
+    Route("/events/{key}/invite", events.invite, methods=["GET", "POST"]),
+    Route("/events/{key}/attendance", events.attendance_page, methods=["GET"]),
+    Route("/events/{key}/attendance/mark", events.mark, methods=["POST"]),
+    Route("/events/{key}/attendance/walk-in", events.walk_in, methods=["POST"]),
+]

@@ -1,0 +1,238 @@
+"""Signing in and out of the console, the session cookie, CSRF tokens and attempt limits.
+
+The session cookie holds a random token (the database keeps its hash); every request looks the
+session up and checks the coordinator role again, so taking the role away ends the session.
+Forms carry a CSRF token derived from the session (or, before sign-in, from a cookie of its
+own); a POST without the right one is refused with 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.services.console import audit, signin
+from bot.services.console.signin import Current
+from bot.web.console.render import pages, see_other, url
+from bot.web.pages import deps_of
+
+SESSION_COOKIE = "expertbot_console"
+FORM_COOKIE = "expertbot_console_form"
+WINDOW = timedelta(minutes=15)
+PER_ADDRESS = 5
+PER_ADDRESS_IP = 20
+
+
+@dataclass
+class Attempts:
+    """Sign-in requests per address and per IP in a sliding window (this process's memory)."""
+
+    seen: dict[str, deque[datetime]] = field(default_factory=dict)
+
+    def allow(self, key: str, limit: int, now: datetime) -> bool:
+        times = self.seen.setdefault(key, deque())
+        while times and now - times[0] > WINDOW:
+            times.popleft()
+        if len(times) >= limit:
+            return False
+        times.append(now)
+        return True
+
+
+def attempts(request: Request) -> Attempts:
+    found: Attempts | None = getattr(request.app.state, "console_attempts", None)
+    if found is None:
+        found = request.app.state.console_attempts = Attempts()
+    return found
+
+
+def csrf_for(request: Request, seed: str) -> str:
+    """The CSRF token that belongs to a session token (or a pre-sign-in form cookie)."""
+    secret = deps_of(request).links.secret.encode()
+    return hmac.new(secret, f"console-csrf:{seed}".encode(), hashlib.sha256).hexdigest()
+
+
+async def csrf_ok(request: Request, seed: str) -> bool:
+    form = await request.form()
+    given = str(form.get("csrf", ""))
+    return bool(seed) and hmac.compare_digest(given, csrf_for(request, seed))
+
+
+def _secure(request: Request) -> bool:
+    return deps_of(request).public_url.startswith("https://")
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path=url(request, "/").rstrip("/") or "/",
+    )
+
+
+def forbidden() -> Response:
+    return PlainTextResponse("Forbidden: the form has expired; reload the page.", status_code=403)
+
+
+# --- the signed-in coordinator ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A request of a signed-in coordinator: who, and the CSRF token their forms carry."""
+
+    who: Current
+    csrf: str
+    now: datetime
+
+    @property
+    def language(self) -> str:
+        return self.who.language
+
+
+Page = Callable[[Request, Signed], Awaitable[Response]]
+
+
+def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
+    """Run a page for a signed-in coordinator (POSTs with a valid CSRF token); else sign in."""
+
+    async def endpoint(request: Request) -> Response:
+        deps = deps_of(request)
+        token = request.cookies.get(SESSION_COOKIE, "")
+        now = deps.clock.now()
+        async with deps.database.session_scope() as session:
+            who = await signin.current(session, token, now=now)
+        if who is None:
+            if request.method == "POST":
+                return forbidden()
+            return see_other(request, "/login")
+        if request.method == "POST" and not await csrf_ok(request, token):
+            return forbidden()
+        return await page(request, Signed(who, csrf_for(request, token), now))
+
+    endpoint.__name__ = page.__name__
+    endpoint.__doc__ = page.__doc__
+    return endpoint
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def _form_seed(request: Request) -> tuple[str, bool]:
+    seed = request.cookies.get(FORM_COOKIE, "")
+    return (seed, False) if len(seed) >= 32 else (secrets.token_urlsafe(32), True)
+
+
+def _login_page(request: Request, page: str, status: int = 200, **values: Any) -> Response:
+    seed, new = _form_seed(request)
+    language = _browser_language(request)
+    response = pages(request).render(
+        page,
+        language,
+        status,
+        csrf=csrf_for(request, seed),
+        action=str(request.url.path),
+        minutes=int(signin.LINK_LIFETIME.total_seconds() // 60),
+        **values,
+    )
+    if new:
+        set_cookie(request, response, FORM_COOKIE, seed)
+    return response
+
+
+def _browser_language(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.headers.get("accept-language", "")[:2]
+    return wanted.lower() if wanted.lower() in ("lv", "et", "en") else "lv"
+
+
+async def login(request: Request) -> Response:
+    """Ask for an email address; coordinators get a one-time sign-in link there."""
+    if request.method == "GET":
+        return _login_page(request, "login", email="")
+    if not await csrf_ok(request, request.cookies.get(FORM_COOKIE, "")):
+        return forbidden()
+    form = await request.form()
+    address = str(form.get("email", "")).strip()[:320]
+    deps = deps_of(request)
+    now = deps.clock.now()
+    ip = request.client.host if request.client else "?"
+    limiter = attempts(request)
+    if not (
+        limiter.allow(f"ip:{ip}", PER_ADDRESS_IP, now)
+        and limiter.allow(f"address:{address.lower()}", PER_ADDRESS, now)
+    ):
+        return _login_page(request, "login", 429, email=address, limited=True)
+    if deps.policy is not None:
+        async with deps.database.session_scope() as session:
+            contact = await signin.coordinator_by_email(session, address)
+            if contact is not None:
+                await signin.request_link(
+                    session,
+                    contact,
+                    channel="email",
+                    now=now,
+                    policy=deps.policy,
+                    public_url=deps.public_url,
+                )
+    return _login_page(request, "login_sent", email=address)
+
+
+async def signin_link(request: Request) -> Response:
+    """Show the sign-in button behind an emailed link (GET uses nothing: mail scanners open it)."""
+    deps = deps_of(request)
+    token = request.path_params["token"]
+    now = deps.clock.now()
+    if request.method == "GET":
+        async with deps.database.session_scope() as session:
+            verdict, contact = await signin.check_link(session, token, now=now)
+        if verdict != "valid" or contact is None:
+            return _login_page(request, "link_problem", 410, reason=verdict)
+        return _login_page(request, "signin", name=contact.name)
+    if not await csrf_ok(request, request.cookies.get(FORM_COOKIE, "")):
+        return forbidden()
+    async with deps.database.session_scope() as session:
+        result = await signin.sign_in(session, token, now=now)
+        if isinstance(result, signin.SignedIn):
+            await audit.record(
+                session, actor_id=result.contact.id, action="sign_in", subject="console", now=now
+            )
+    if not isinstance(result, signin.SignedIn):
+        return _login_page(request, "link_problem", 410, reason=result)
+    response = see_other(request, "/")
+    set_cookie(request, response, SESSION_COOKIE, result.token)
+    return response
+
+
+async def _sign_out(request: Request, signed: Signed) -> Response:
+    """End this browser's session."""
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        await signin.sign_out(session, signed.who.session_id, now=signed.now)
+    response = see_other(request, "/login")
+    response.delete_cookie(SESSION_COOKIE, path=url(request, "/").rstrip("/") or "/")
+    return response
+
+
+async def _language(request: Request, signed: Signed) -> Response:
+    """Switch the console's language for this session."""
+    form = await request.form()
+    async with deps_of(request).database.session_scope() as session:
+        await signin.set_language(session, signed.who.session_id, str(form.get("language", "")))
+    back = str(form.get("back", "/"))
+    return see_other(request, back if back.startswith("/") and not back.startswith("//") else "/")
+
+
+sign_out = signed_in(_sign_out)
+language = signed_in(_language)

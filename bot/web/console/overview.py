@@ -1,0 +1,69 @@
+"""The console's first page: coming events, open surveys, follow-up and delivery problems."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.services.console import audit
+from bot.services.console.overview import overview, resend
+from bot.web.console.auth import Signed, signed_in
+from bot.web.console.render import pages, see_other
+from bot.web.pages import deps_of
+
+
+async def _home(request: Request, signed: Signed) -> Response:
+    """Show what needs the coordinator's eye today."""
+    deps = deps_of(request)
+    today = signed.now.astimezone(pages(request).zone).date()
+    async with deps.database.session_scope() as session:
+        shown = await overview(session, now=signed.now, today=today)
+    return pages(request).render(
+        "overview",
+        signed.language,
+        me=signed.who.name,
+        csrf=signed.csrf,
+        here="/",
+        overview=shown,
+        resent=request.query_params.get("resent"),
+    )
+
+
+async def _resend_one(request: Request, signed: Signed) -> Response:
+    """Give one failed message another round of attempts."""
+    form = await request.form()
+    deps = deps_of(request)
+    try:
+        outbox_id = int(str(form.get("outbox_id", "")))
+    except ValueError:
+        return see_other(request, "/")
+    async with deps.database.session_scope() as session:
+        again = await resend(session, outbox_id, now=signed.now)
+        if again:
+            await audit.record(
+                session,
+                actor_id=signed.who.contact_id,
+                action="resend",
+                subject=f"outbox:{outbox_id}",
+                now=signed.now,
+            )
+    return see_other(request, f"/?resent={int(again)}")
+
+
+async def _audit(request: Request, signed: Signed) -> Response:
+    """List who changed what in the console, newest first."""
+    async with deps_of(request).database.session_scope() as session:
+        entries = await audit.recent(session)
+    return pages(request).render(
+        "audit",
+        signed.language,
+        me=signed.who.name,
+        csrf=signed.csrf,
+        here="/audit",
+        entries=entries,
+    )
+
+
+home = signed_in(_home)
+resend_one = signed_in(_resend_one)
+audit_page = signed_in(_audit)

@@ -1,0 +1,235 @@
+# ruff: noqa: F811  (the `scene` fixture is imported from tests.test_rsvp)
+"""The coordinator's console in live mode: sign-in by emailed link, sessions, CSRF, the overview,
+inviting, and attendance at the door with walk-ins; over real HTTP to the running service."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from bot.db.models import AuditEntry, ConsoleSession, Contact, Event, Invitation, OutboxMessage
+from bot.sandbox.mail_server import MailServer
+from bot.services.contacts import registry
+from tests.test_rsvp import Scene, scene  # noqa: F401  (the fixture)
+
+COORDINATOR = "sandra.jansone@km.example"
+CSRF = re.compile(r'name="csrf" value="(\w+)"')
+SIGNIN = re.compile(r"https?://\S+/console/signin/[\w\-]+")
+
+
+def base(scene: Scene) -> str:
+    return f"http://127.0.0.1:{scene.settings.web_port}/console"
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def ask_for_link(scene: Scene, client: httpx.AsyncClient, address: str) -> httpx.Response:
+    form = await client.get(f"{base(scene)}/login")
+    return await client.post(f"{base(scene)}/login", data={"email": address, "csrf": csrf_of(form)})
+
+
+async def emailed_link(scene: Scene, address: str, count: int = 1) -> str:
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    message = (await mail.wait_for_address(address, count))[-1]
+    body = message.get_body(("plain",))
+    assert body is not None
+    links = SIGNIN.findall(body.get_content())
+    assert len(links) == 1
+    return str(links[0])
+
+
+async def signed_in(scene: Scene, client: httpx.AsyncClient, address: str = COORDINATOR) -> None:
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    before = len(mail.mailbox(address))
+    await ask_for_link(scene, client, address)
+    link = await emailed_link(scene, address, before + 1)
+    shown = await client.get(link)
+    done = await client.post(link, data={"csrf": csrf_of(shown)})
+    assert done.status_code == 303 and done.headers["location"].endswith("/console/")
+
+
+async def test_a_coordinator_signs_in_from_the_emailed_link_and_sees_coming_events(
+    scene: Scene,
+) -> None:
+    await scene.event()
+    async with httpx.AsyncClient() as client:
+        away = await client.get(f"{base(scene)}/")
+        assert away.status_code == 303 and away.headers["location"].endswith("/console/login")
+        form = await client.get(f"{base(scene)}/login")
+        assert 'name="email"' in form.text and "Pieteikšanās" in form.text
+        sent = await ask_for_link(scene, client, COORDINATOR)
+        assert sent.status_code == 200 and "pieteikšanās saite jau ir ceļā" in sent.text
+        link = await emailed_link(scene, COORDINATOR)
+        shown = await client.get(link)  # a mail scanner's look signs nobody in
+        assert shown.status_code == 200 and "Sandra Jansone" in shown.text
+        assert (await client.get(f"{base(scene)}/")).status_code == 303
+        done = await client.post(link, data={"csrf": csrf_of(shown)})
+        assert done.status_code == 303
+        cookie = done.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/console" in cookie
+        home = await client.get(f"{base(scene)}/")
+        assert home.status_code == 200
+        assert "Latvijas un Igaunijas ekspertu sanāksme Valgā" in home.text
+        again = await client.post(link, data={"csrf": csrf_of(shown)})
+        assert again.status_code == 410 and "jau ir izmantota" in again.text
+    async with scene.database.session_scope() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+        stored = [
+            f"{row.params} {row.rendered_text}"
+            for row in await session.scalars(select(OutboxMessage))
+        ]
+    assert actions == ["sign_in"]
+    assert stored and not any(link.rsplit("/", 1)[1] in text for text in stored)
+
+
+async def test_anyone_else_gets_the_same_answer_and_no_link(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        for address in ("ilze.kalnina@jelgava.example", "nobody@nowhere.example"):
+            answer = await ask_for_link(scene, client, address)
+            assert answer.status_code == 200 and "pieteikšanās saite jau ir ceļā" in answer.text
+        forged = await client.post(
+            f"{base(scene)}/login", data={"email": COORDINATOR, "csrf": "0" * 64}
+        )
+        assert forged.status_code == 403
+    async with scene.database.session_scope() as session:
+        kinds = list(await session.scalars(select(OutboxMessage.kind)))
+    assert "console_signin" not in kinds
+
+
+async def test_attempts_are_limited_per_address(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        answers = [await ask_for_link(scene, client, "nobody@nowhere.example") for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+
+
+async def test_an_expired_or_unknown_link_is_refused(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        await ask_for_link(scene, client, COORDINATOR)
+        link = await emailed_link(scene, COORDINATOR)
+        scene.clock.advance(timedelta(minutes=16))
+        late = await client.get(link)
+        assert late.status_code == 410 and "derīguma termiņš ir beidzies" in late.text
+        unknown = await client.get(f"{base(scene)}/signin/not-a-token")
+        assert unknown.status_code == 410
+
+
+async def test_no_page_without_a_session_and_no_post_without_the_csrf_token(scene: Scene) -> None:
+    event_key = "valga-2027"
+    await scene.event()
+    async with httpx.AsyncClient() as client:
+        for path in ("/", "/audit", f"/events/{event_key}", f"/events/{event_key}/attendance"):
+            assert (await client.get(f"{base(scene)}{path}")).status_code == 303
+        await signed_in(scene, client)
+        refused = await client.post(f"{base(scene)}/events/{event_key}/invite", data={})
+        assert refused.status_code == 403
+    async with scene.database.session_scope() as session:
+        assert list(await session.scalars(select(Invitation))) == []
+
+
+async def test_a_session_ends_when_the_role_is_taken_away(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        assert (await client.get(f"{base(scene)}/")).status_code == 200
+        async with scene.database.session_scope() as session:
+            await session.execute(
+                update(Contact).where(Contact.email == COORDINATOR).values(role="regional_expert")
+            )
+        assert (await client.get(f"{base(scene)}/")).status_code == 303
+    async with scene.database.session_scope() as session:
+        (row,) = list(await session.scalars(select(ConsoleSession)))
+    assert row.ended_at is not None
+
+
+async def test_a_session_ends_after_eight_idle_hours_and_on_sign_out(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        scene.clock.advance(timedelta(hours=7, minutes=59))
+        home = await client.get(f"{base(scene)}/")
+        assert home.status_code == 200
+        out = await client.post(f"{base(scene)}/logout", data={"csrf": csrf_of(home)})
+        assert out.status_code == 303
+        assert (await client.get(f"{base(scene)}/")).status_code == 303
+        await signed_in(scene, client)
+        scene.clock.advance(timedelta(hours=8, minutes=1))
+        assert (await client.get(f"{base(scene)}/")).status_code == 303
+
+
+async def test_the_console_speaks_the_language_the_coordinator_chooses(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        home = await client.get(f"{base(scene)}/")
+        assert "Pārskats" in home.text
+        switched = await client.post(
+            f"{base(scene)}/language", data={"csrf": csrf_of(home), "language": "et", "back": "/"}
+        )
+        assert switched.status_code == 303
+        assert "Ülevaade" in (await client.get(f"{base(scene)}/")).text
+
+
+async def test_invite_shows_the_counts_first_then_sends_and_is_audited(scene: Scene) -> None:
+    event_id = await scene.event()
+    async with scene.database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        event.audience = {"emails": ["kadri.tamm@valga.example", "ilze.kalnina@jelgava.example"]}
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        preview = await client.get(f"{base(scene)}/events/valga-2027/invite")
+        assert preview.status_code == 200 and "Tiks uzaicināti 2 jauni dalībnieki" in preview.text
+        async with scene.database.session_scope() as session:
+            assert list(await session.scalars(select(Invitation))) == []
+        sent = await client.post(
+            f"{base(scene)}/events/valga-2027/invite", data={"csrf": csrf_of(preview)}
+        )
+        assert sent.status_code == 303 and sent.headers["location"].endswith("?invited=2")
+        page = await client.get(f"{base(scene)}/events/valga-2027?invited=2")
+        assert "Kadri Tamm" in page.text and "vēl nav atbildes" in page.text
+    async with scene.database.session_scope() as session:
+        assert len(list(await session.scalars(select(Invitation)))) == 2
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "invite"))
+    assert entry is not None and entry.after == {"invited": 2}
+
+
+async def test_attendance_at_the_door_marks_taps_and_records_walk_ins(scene: Scene) -> None:
+    event_id = await scene.event()
+    await scene.invite(event_id, "ilze.kalnina@jelgava.example")
+    door = f"{base(scene)}/events/valga-2027/attendance"
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(door)
+        assert page.status_code == 200 and "Ilze Kalniņa" in page.text
+        async with scene.database.session_scope() as session:
+            ilze = await registry.find(session, "ilze.kalnina@jelgava.example")
+            kadri = await registry.find(session, "kadri.tamm@valga.example")
+            assert ilze is not None and kadri is not None
+            ilze_id, kadri_id = ilze.id, kadri.id
+        token = csrf_of(page)
+        tap = {"csrf": token, "contact_id": str(ilze_id), "present": "1"}
+        assert (await client.post(f"{door}/mark", data=tap)).status_code == 303
+        known = {"csrf": token, "who": "kadri.tamm@valga.example"}
+        assert (await client.post(f"{door}/walk-in", data=known)).status_code == 303
+        new = {"csrf": token, "who": "Olga Petrova", "organisation": "Biedrība Ezerzeme"}
+        assert (await client.post(f"{door}/walk-in", data=new)).status_code == 303
+        shown = await client.get(door)
+        assert "Olga Petrova" in shown.text and "Klātesošie: <strong>3</strong> no 3" in shown.text
+        undo = {"csrf": token, "contact_id": str(ilze_id), "present": "0"}
+        await client.post(f"{door}/mark", data=undo)
+    async with scene.database.session_scope() as session:
+        rows = await session.execute(
+            select(Contact.name, Contact.role, Invitation.status)
+            .join(Invitation, Invitation.contact_id == Contact.id)
+            .order_by(Contact.name)
+        )
+        statuses = {name: (role, status) for name, role, status in rows.all()}
+    assert statuses["Ilze Kalniņa"] == ("regional_expert", "invited")
+    assert statuses["Kadri Tamm"][1] == "attended"
+    assert statuses["Olga Petrova"] == ("guest", "attended")
+    assert kadri_id != ilze_id
