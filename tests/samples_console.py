@@ -231,3 +231,86 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "console/not_found": [{**_SIGNED, "here": "/", "key": "valga-2099"}],
 }
+
+_ROLES = [("regional_expert", "Reģionālie eksperti"), ("mediator", "Romu mediatori")]
+_FORM = {
+    "key": "valga-2027",
+    "kind": "cross_border_meeting",
+    "timezone": "Europe/Tallinn",
+    "day": "2027-02-04",
+    "start": "10:00",
+    "end": "15:30",
+    "venue": "Valga Vallavalitsus",
+    "address": "Puiestee 8, 68203 Valga",
+    "capacity": "25",
+    "rsvp_by": "2027-01-28",
+    "reminders": "7d, 1d, 2h",
+    "survey": "",
+    "title_lv": "Latvijas un Igaunijas ekspertu sanāksme Valgā",
+    "title_et": "Läti ja Eesti ekspertide kohtumine Valgas",
+    "title_en": "",
+    "roles": ["regional_expert"],
+    "agenda": [
+        {
+            "at": "10:00",
+            "until": "10:30",
+            "title_lv": "Iepazīšanās",
+            "title_et": "Tutvustus",
+            "title_en": "",
+        },
+        {"at": "", "until": "", "title_lv": "", "title_et": "", "title_en": ""},
+    ],
+}
+_FORM_PAGE = {
+    **_SIGNED,
+    "here": "/events",
+    "kinds": [
+        "expert_meeting",
+        "good_practice_visit",
+        "seminar",
+        "workshop",
+        "mediator_training",
+        "cross_border_meeting",
+    ],
+    "roles": _ROLES,
+    "zones": ["Europe/Riga", "Europe/Tallinn"],
+    "action": "/console/events/new",
+}
+SAMPLES["console/event_form"] = [
+    {**_FORM_PAGE, "values": _FORM, "errors": {}, "editing": False},
+    {
+        **_FORM_PAGE,
+        "values": _FORM,
+        "editing": True,
+        "errors": {
+            "key": ["taken"],
+            "end": ["2027-02-04 09:30 is not after starts (2027-02-04 10:00)"],
+            "agenda": ["until: 10:00 is not after at (10:30)"],
+        },
+    },
+]
+SAMPLES["console/events"] = [
+    {
+        **_SIGNED,
+        "here": "/events",
+        "events": [
+            {
+                "key": "valga-2027",
+                "title": VALGA["title"],
+                "starts_at": VALGA["starts_at"],
+                "status": status,
+                "accepted": 21,
+                "invited": 101,
+                "past": past,
+            }
+            for status, past in (
+                ("published", False),
+                ("draft", False),
+                ("changed", False),
+                ("cancelled", False),
+                ("published", True),
+            )
+        ],
+    },
+    {**_SIGNED, "here": "/events", "events": []},
+]

@@ -233,3 +233,73 @@ async def test_attendance_at_the_door_marks_taps_and_records_walk_ins(scene: Sce
     assert statuses["Kadri Tamm"][1] == "attended"
     assert statuses["Olga Petrova"] == ("guest", "attended")
     assert kadri_id != ilze_id
+
+
+def event_form(token: str, **changes: str) -> dict[str, str]:
+    """A valid new-event form in Latvian with an Estonian title, with changes applied."""
+    form = {
+        "csrf": token,
+        "key": "daugavpils-2027",
+        "kind": "expert_meeting",
+        "title_lv": "Reģionālo ekspertu sanāksme Daugavpilī",
+        "title_et": "Piirkondlike ekspertide kohtumine Daugavpilsis",
+        "day": "2027-03-11",
+        "start": "10:00",
+        "end": "14:00",
+        "timezone": "Europe/Riga",
+        "venue": "Daugavpils Universitāte",
+        "address": "Parādes iela 1",
+        "capacity": "30",
+        "rsvp_by": "2027-03-04",
+        "reminders": "7d, 1d",
+        "roles": "regional_expert",
+        "agenda-0-at": "10:00",
+        "agenda-0-until": "10:30",
+        "agenda-0-title_lv": "Iepazīšanās",
+        "agenda-0-title_et": "Tutvustus",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_an_event_is_created_by_the_form_with_errors_at_the_fields_first(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        blank = await client.get(f"{base(scene)}/events/new")
+        assert blank.status_code == 200 and 'name="title_et"' in blank.text
+        token = csrf_of(blank)
+        wrong = await client.post(
+            f"{base(scene)}/events/new",
+            data=event_form(token, end="09:00", **{"agenda-0-until": "09:30"}),
+        )
+        assert wrong.status_code == 422
+        assert "nekas vēl nav saglabāts" in wrong.text
+        assert "is not after starts" in wrong.text and "Daugavpils Universitāte" in wrong.text
+        async with scene.database.session_scope() as session:
+            assert list(await session.scalars(select(Event))) == []
+        made = await client.post(f"{base(scene)}/events/new", data=event_form(token))
+        assert made.status_code == 303 and made.headers["location"].endswith("/daugavpils-2027")
+        again = await client.post(f"{base(scene)}/events/new", data=event_form(token))
+        assert again.status_code == 422 and "jau ir piešķirts citam pasākumam" in again.text
+        listed = await client.get(f"{base(scene)}/events")
+        assert "Reģionālo ekspertu sanāksme Daugavpilī" in listed.text
+        edit = await client.get(f"{base(scene)}/events/daugavpils-2027/edit")
+        assert 'value="Piirkondlike ekspertide kohtumine Daugavpilsis"' in edit.text
+        moved = await client.post(
+            f"{base(scene)}/events/daugavpils-2027/edit", data=event_form(token, end="15:00")
+        )
+        assert moved.status_code == 303
+    async with scene.database.session_scope() as session:
+        event = await session.scalar(select(Event).where(Event.slug == "daugavpils-2027"))
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert (
+        event is not None and event.title["et"] == "Piirkondlike ekspertide kohtumine Daugavpilsis"
+    )
+    assert (
+        event.ends_at.hour == 13
+        and event.capacity == 30
+        and event.audience == {"roles": ["regional_expert"]}
+    )
+    assert actions == ["sign_in", "create_event", "edit_event"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import auth, events, overview
+from bot.web.console import auth, event_form, events, overview
 
 ROUTES: list[BaseRoute] = [
     Route("/", overview.home, methods=["GET"]),
@@ -14,7 +14,12 @@ ROUTES: list[BaseRoute] = [
     Route("/language", auth.language, methods=["POST"]),
     Route("/resend", overview.resend_one, methods=["POST"]),
     Route("/audit", overview.audit_page, methods=["GET"]),
+    Route("/events", event_form.events_page, methods=["GET"]),
+    Route("/events/new", event_form.form_page, methods=["GET"]),
+    Route("/events/new", event_form.save, methods=["POST"]),
     Route("/events/{key}", events.show, methods=["GET"]),
+    Route("/events/{key}/edit", event_form.form_page, methods=["GET"]),
+    Route("/events/{key}/edit", event_form.save, methods=["POST"]),
     Route("/events/{key}/invite", events.invite, methods=["GET", "POST"]),
     Route("/events/{key}/attendance", events.attendance_page, methods=["GET"]),
     Route("/events/{key}/attendance/mark", events.mark, methods=["POST"]),
