@@ -326,3 +326,13 @@ async def test_chats_mailboxes_and_the_clock_come_back_after_a_restart(
     await back.wait_for(lambda: "✓" in str(back.chat.find(invite.message_id).reply_markup))
     stop.set()
     await asyncio.wait_for(task, 15)
+
+
+async def test_the_console_opens_signed_in_as_the_demo_coordinator(running: Running) -> None:
+    opened = await running.http.get("/play/console")
+    assert opened.status_code == 303 and opened.headers["location"] == "/console/"
+    home = await running.http.get("/console/")
+    assert home.status_code == 200 and "Sandra Jansone" in home.text
+    assert "Pārskats" in home.text and "Valgā" in home.text  # the demo network's first event
+    elsewhere = await running.http.get("/play/console", headers={"sec-fetch-site": "cross-site"})
+    assert elsewhere.status_code == 403

@@ -27,6 +27,8 @@ from bot.playground import views
 from bot.playground.jumps import jumps
 from bot.playground.runtime import Playground, PlaygroundError
 from bot.sandbox.mail_server import Received
+from bot.services.console import signin
+from bot.web.console import auth as console_auth
 
 STATIC = Path(__file__).parent / "static"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -197,6 +199,21 @@ async def coordinator(request: Request) -> Response:
     return JSONResponse(await views.coordinator(_play(request)))
 
 
+async def console(request: Request) -> Response:
+    """Open the coordinator's console, signed in as the demo network's coordinator."""
+    play = _play(request)
+    async with play.database.session_scope() as session:
+        contact = await signin.first_coordinator(session)
+        if contact is None:
+            raise PlaygroundError("the network has no coordinator to sign in as")
+        token = await signin.open_session(session, contact, now=play.clock.now())
+    response = RedirectResponse("/console/", 303)
+    response.set_cookie(
+        console_auth.SESSION_COOKIE, token, httponly=True, samesite="lax", path="/console"
+    )
+    return response
+
+
 async def invite(request: Request) -> Response:
     """Invite an event's audience."""
     count = await _play(request).invite(request.path_params["key"])
@@ -257,6 +274,7 @@ ROUTES: list[BaseRoute] = [
     Route("/play/mail/{index:int}/start/{token}", guarded(mail_start)),
     Route("/play/file/{unique}", guarded(file)),
     Route("/play/api/coordinator", guarded(coordinator)),
+    Route("/play/console", guarded(console)),
     Route("/play/api/events/{key}/invite", guarded(invite), methods=["POST"]),
     Route("/play/api/send-links", guarded(send_links), methods=["POST"]),
     Route("/play/api/clock", guarded(clock), methods=["POST"]),

@@ -149,19 +149,34 @@ async def sign_in(session: AsyncSession, token: str, *, now: datetime) -> Signed
     )
     if not used.rowcount:  # type: ignore[attr-defined]
         return "used"  # someone else (a second tab) was a moment faster
-    session_token = secrets.token_urlsafe(TOKEN_BYTES)
+    return SignedIn(contact, await open_session(session, contact, now=now))
+
+
+async def open_session(session: AsyncSession, contact: Contact, *, now: datetime) -> str:
+    """Start a browser session for a coordinator; return the token its cookie carries."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
     language = contact.language if contact.language in LANGUAGES else "lv"
     session.add(
         ConsoleSession(
             contact_id=contact.id,
-            token_hash=hash_token(session_token),
+            token_hash=hash_token(token),
             language=language,
             created_at=now,
             seen_at=now,
         )
     )
     await session.flush()
-    return SignedIn(contact, session_token)
+    return token
+
+
+async def first_coordinator(session: AsyncSession) -> Contact | None:
+    """The coordinator the playground signs in as: the first one in the registry."""
+    return await session.scalar(
+        select(Contact)
+        .where(Contact.role == COORDINATOR, Contact.erased_at.is_(None))
+        .order_by(Contact.id)
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
