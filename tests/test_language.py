@@ -18,7 +18,7 @@ import yaml
 
 from bot.rendering import LANGUAGES, MissingTemplateError
 from tests import samples
-from tests.language import checks, hunspell, lists, templates
+from tests.language import checks, grammar, hunspell, lists, templates
 from tests.language.hunspell import DICTIONARIES, Speller
 from tests.language.templates import MissingSamples, Rendering, Unit
 
@@ -71,10 +71,14 @@ def speller() -> Speller:
     return _learned()
 
 
+def seeded_unit(name: str) -> Unit:
+    """Return the unit of a seeded fixture, tests/language/seeded/<lang>/<template>."""
+    return next(unit for unit in SEEDED.units() if unit.name.endswith("seeded/" + name))
+
+
 def seeded(name: str) -> Sequence[Rendering]:
     """Render a seeded fixture, tests/language/seeded/<lang>/<template>."""
-    unit = next(unit for unit in SEEDED.units() if unit.name.endswith("seeded/" + name))
-    return templates.renderings(unit)
+    return templates.renderings(seeded_unit(name))
 
 
 def caught(problems: list[str], name: str, *fragments: str) -> None:
@@ -135,6 +139,31 @@ def test_template_uses_the_glossary_wording(unit: Unit) -> None:
 @pytest.mark.parametrize("unit", by_name(UNITS))
 def test_template_leaves_no_gaps_where_values_are_missing(unit: Unit) -> None:
     no_problems(checks.layout(rendered(unit)))
+
+
+@pytest.mark.parametrize("unit", by_name(UNITS))
+def test_template_prints_every_count_with_the_word_form_its_number_needs(unit: Unit) -> None:
+    no_problems(grammar.counts(unit, rendered(unit)))
+
+
+@pytest.mark.parametrize("unit", by_name([unit for unit in UNITS if unit.language != "en"]))
+def test_dates_after_prepositions_take_the_case_the_preposition_governs(unit: Unit) -> None:
+    no_problems(grammar.date_cases(rendered(unit)))
+
+
+@pytest.mark.parametrize("unit", by_name([unit for unit in UNITS if unit.language != "en"]))
+def test_template_addresses_its_reader_in_the_one_register_of_its_language(unit: Unit) -> None:
+    no_problems(grammar.register(rendered(unit)))
+
+
+@pytest.mark.parametrize("language", ["lv", "et"])
+def test_bot_labels_address_the_reader_in_the_register_of_the_templates(language: str) -> None:
+    lower = [
+        f"{group}.{key}: {word!r}"
+        for group, key, texts in _labels()
+        for word in grammar.register_words(re.findall(r"[^\W\d_]+", texts[language]), language)
+    ]
+    assert not lower, f"labels.yaml [{language}] writes the polite pronoun in lower case: {lower}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -299,6 +328,62 @@ def test_gate_catches_a_missing_translation() -> None:
     ), missing
 
 
+def test_gate_catches_a_count_printed_without_the_plural_filter() -> None:
+    name = "lv/outbound/bare_count.telegram.html"
+    problems = grammar.counts(seeded_unit(name), seeded(name))
+    caught(problems, name, "answers=1", "a bare count", "'1 jaunas atbildes'")
+    caught(problems, name, "answers=21", "'21 jaunas atbildes'")
+
+
+def test_gate_catches_plural_forms_the_number_does_not_take() -> None:
+    name = "et/outbound/wrong_count_form.telegram.html"
+    problems = grammar.counts(seeded_unit(name), seeded(name))
+    caught(problems, name, "answers=1", "'uut' should read 'uus'")
+    caught(problems, name, "answers=5", "'vastus' should read 'vastust'")
+
+
+@pytest.mark.parametrize(
+    ("name", "fragments"),
+    [
+        ("lv/outbound/date_after_lidz.telegram.html", ("'līdz' takes the dative", "'februārim'")),
+        ("et/outbound/date_after_kuni.telegram.html", ("'kuni' takes the terminative",)),
+    ],
+)
+def test_gate_catches_a_date_in_the_wrong_case_after_a_preposition(
+    name: str, fragments: tuple[str, ...]
+) -> None:
+    caught(grammar.date_cases(seeded(name)), name, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("name", "word"),
+    [
+        ("et/outbound/mixed_register.telegram.html", "'teid'"),
+        ("lv/outbound/mixed_register.telegram.html", "'jūs'"),
+    ],
+)
+def test_gate_catches_a_polite_pronoun_in_the_other_register(name: str, word: str) -> None:
+    caught(grammar.register(seeded(name)), name, word, "in lower case")
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "month"),
+    [
+        ("Atbildes gaidām līdz 2027. gada 11. februārim.", "lv", None),
+        ("Atbildēt var līdz 2027. gada 11. februārī.", "lv", "februārī"),
+        ("Vastata saab kuni 11. veebruarini 2027.", "et", None),
+        ("Palun vastake hiljemalt 16. juuni 2027.", "et", "juuni"),
+        ("Lingi kehtivusaeg: 31. detsember 2027", "et", None),
+        ("Link kehtib kuni: 31. detsember 2027", "et", "detsember"),
+    ],
+)
+def test_date_case_rules_read_whole_dates(text: str, language: str, month: str | None) -> None:
+    unit = Unit("x", language, "x", "text", "x", "text", render=lambda values: text)
+    problems = grammar.date_cases([templates.Rendering(unit, 0, {}, text, text)])
+    named = [month is not None and month in problem for problem in problems]
+    assert named == ([True] if month else [])
+
+
 def test_every_seeded_fixture_fails_the_gate() -> None:
     spell = speller()
     for unit in SEEDED.units():
@@ -313,6 +398,9 @@ def test_every_seeded_fixture_fails_the_gate() -> None:
             *checks.english(found, spell),
             *checks.glossary(found),
             *checks.layout(found),
+            *grammar.counts(unit, found),
+            *grammar.date_cases(found),
+            *grammar.register(found),
         ]
         assert problems, f"{unit}: a seeded mistake the gate does not catch"
 

@@ -179,7 +179,7 @@ class PageTemplates:
                     self.root / language / self.surface / page,
                     f"{self.surface}/{page_stem(page)}",
                 ),
-                markup="html" if page.endswith(".html") else "text",
+                markup=self.markup(page),
                 kind=page_stem(page),
                 variant="page",
                 render=self._renderer(page, language),
@@ -187,6 +187,12 @@ class PageTemplates:
             for page in self.pages()
             for language in LANGUAGES
         ]
+
+    def markup(self, page: str) -> str:
+        """Replies are Telegram HTML, whose line breaks show; pages and reports are HTML."""
+        if not page.endswith(".html"):
+            return "text"
+        return "telegram" if self.surface == "replies" else "html"
 
     def _renderer(self, page: str, language: str) -> Callable[..., str]:
         def render(values: Mapping[str, Any]) -> str:

@@ -17,7 +17,8 @@ MASK = "\ue000"
 
 # Block-level HTML elements end a visible line; everything else flows inline.
 _BLOCKS = """address article aside blockquote body br dd div dl dt footer form h1 h2 h3 h4 h5 h6
-head header hr html li main nav ol p pre section table tbody td tfoot th thead title tr ul"""
+head header hr html li main nav ol p pre section svg table tbody td text tfoot th thead title tr
+ul"""
 BLOCK_TAGS = frozenset(_BLOCKS.split())
 INVISIBLE_TAGS = frozenset({"script", "style", "template"})
 
