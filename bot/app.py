@@ -16,7 +16,7 @@ from telegram import Update
 from bot.channels.email import EmailSender, SmtpConfig
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import TelegramSender, make_bot
-from bot.config import Settings, SettingsError
+from bot.config import Settings, SettingsError, require_signing_key
 from bot.db.session import Database
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
@@ -98,6 +98,8 @@ class Service:
     database: Database | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until `stop`; raise SettingsError, before starting anything, if unsafe."""
+        require_signing_key(self.settings)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -200,6 +200,27 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line per problem."""
 
 
+MIN_SECRET_KEY_BYTES = 32
+MAKE_SECRET_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def require_signing_key(settings: Settings) -> None:
+    """Refuse live email without a strong EXPERTBOT_SECRET_KEY: every email link is signed
+    with it, so without one each email would fail at send time."""
+    if not settings.smtp_host:
+        return
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else ""
+    size = len(key.encode("utf-8"))
+    if size >= MIN_SECRET_KEY_BYTES:
+        return
+    found = "is not set" if not key else f"has only {size} bytes"
+    raise SettingsError(
+        f"{PREFIX}SECRET_KEY: {found}; sending email needs a signing key of at least "
+        f"{MIN_SECRET_KEY_BYTES} bytes (every link in an email is signed with it). Make one "
+        f"with: {MAKE_SECRET_KEY} and set it as {PREFIX}SECRET_KEY in the environment or .env."
+    )
+
+
 def describe_errors(error: ValidationError) -> str:
     """Turn pydantic's report into one line per variable with the fix."""
     lines = []

@@ -1023,3 +1023,6 @@ SAMPLES["coordinator_digest"] = [
 from tests import samples_console  # noqa: E402
 
 SAMPLES.update(samples_console.SAMPLES)
+from tests import samples_unsubscribe  # noqa: E402
+
+SAMPLES.update(samples_unsubscribe.SAMPLES)

@@ -136,7 +136,7 @@ async def test_starttls_and_auth_are_used_when_the_server_requires_them(
             server, security="starttls", username="bot", password="wrong", tls_context=client_tls
         )
         refused = await EmailSender(wrong).send(outgoing())
-        assert refused.outcome == "retry" and "535" in refused.reason
+        assert refused.outcome == "misconfigured" and "535" in refused.reason
         assert len(server.messages) == 1
 
 

@@ -74,7 +74,7 @@ async def net(sqlite_database: Database) -> AsyncIterator[FollowUp]:
         network = FollowUp(
             sqlite_database,
             emulator,
-            secret_key="recs-secret-key-1",
+            secret_key="recs-secret-key-1-0123456789abcdef",
             smtp_host="127.0.0.1",
             smtp_port=mail.port,
             smtp_security="none",

@@ -86,7 +86,7 @@ async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
         net = Scene(
             sqlite_database,
             emulator,
-            secret_key="rsvp-signing-key-for-tests",
+            secret_key="rsvp-signing-key-for-tests-0123456789",
             smtp_host="127.0.0.1",
             smtp_port=mail.port,
             smtp_security="none",

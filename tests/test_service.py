@@ -32,6 +32,7 @@ async def test_sigterm_stops_the_service_with_every_message_sent_or_queued(
             "EXPERTBOT_SMTP_PORT": str(mail.port),
             "EXPERTBOT_SMTP_SECURITY": "none",
             "EXPERTBOT_SMTP_PASSWORD": "smtp-secret-value",
+            "EXPERTBOT_SECRET_KEY": "service-test-signing-key-0123456789",
             "EXPERTBOT_QUIET_HOURS": "",
         }
         process = await asyncio.create_subprocess_exec(

@@ -43,7 +43,7 @@ async def net(sqlite_database: Database) -> AsyncIterator[Mailed]:
         network = Mailed(
             sqlite_database,
             emulator,
-            secret_key="survey-form-secret-1",
+            secret_key="survey-form-secret-1-0123456789abcdef",
             smtp_host="127.0.0.1",
             smtp_port=mail.port,
             smtp_security="none",

@@ -76,6 +76,21 @@ class EmailSender:
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
         self._slots = asyncio.Semaphore(pool_size)
         self.connections_opened = 0
+        # Set when the settings are wrong (login refused, no AUTH offered): no message can go
+        # until they are fixed and the service restarted, so nothing more is tried.
+        self.misconfigured: str | None = None
+
+    def _give_up(self, problem: str) -> SendResult:
+        if self.misconfigured is None:
+            self.misconfigured = problem
+            log.error(
+                "email is off until its settings are fixed and the service restarted: %s", problem
+            )
+        return SendResult(
+            "misconfigured",
+            reason=f"not sent: {problem}; after fixing it and restarting, "
+            "requeue with: expertbot outbox retry --failed",
+        )
 
     def _client(self) -> aiosmtplib.SMTP:
         c = self.config
@@ -107,9 +122,14 @@ class EmailSender:
         sender = parseaddr(self.config.mail_from)[1]
         async with self._slots:
             for attempt in (1, 2):
+                if self.misconfigured is not None:
+                    return self._give_up(self.misconfigured)
                 try:
                     client = await self._connected()
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                    problem = configuration_problem(self.config, error)
+                    if problem is not None:
+                        return self._give_up(problem)
                     return SendResult("retry", reason=f"cannot connect to the mail server: {error}")
                 try:
                     await client.send_message(mail, sender=sender, recipients=[message.address])
@@ -120,6 +140,9 @@ class EmailSender:
                     return SendResult("retry", reason=f"mail server hung up: {error}")
                 except Exception as error:
                     await _discard(client)
+                    problem = configuration_problem(self.config, error)
+                    if problem is not None:
+                        return self._give_up(problem)
                     return classify(error)
                 self._idle.put_nowait(client)
                 return SendResult("sent", provider_id=str(mail["Message-ID"]))
@@ -138,6 +161,30 @@ async def _discard(client: aiosmtplib.SMTP) -> None:
         client.close()
 
 
+def configuration_problem(config: SmtpConfig, error: BaseException) -> str | None:
+    """Say what is wrong with the settings if `error` is one no retry can cure, else None."""
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError) and error.code >= 500:
+        return (
+            f"the mail server refused our login ({error.code} {error.message}); "
+            "check EXPERTBOT_SMTP_USERNAME and EXPERTBOT_SMTP_PASSWORD"
+        )
+    text = str(error)
+    if isinstance(error, aiosmtplib.SMTPException) and "AUTH extension" in text:
+        hint = (
+            "set EXPERTBOT_SMTP_SECURITY=starttls (or tls) so that it offers login"
+            if config.security == "none" or config.port == 25
+            else "check EXPERTBOT_SMTP_HOST and EXPERTBOT_SMTP_PORT, or unset "
+            "EXPERTBOT_SMTP_USERNAME if this server needs no login"
+        )
+        return f"the mail server does not offer a login (AUTH) here; {hint}"
+    if isinstance(error, aiosmtplib.SMTPException) and "STARTTLS extension" in text:
+        return (
+            "the mail server does not offer STARTTLS; set EXPERTBOT_SMTP_SECURITY to tls "
+            "(port 465) or check EXPERTBOT_SMTP_PORT"
+        )
+    return None
+
+
 def classify(error: Exception) -> SendResult:
     """Map an SMTP failure onto retry (4xx, network), bounced (5xx recipient) or rejected."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
@@ -150,7 +197,5 @@ def classify(error: Exception) -> SendResult:
         reason = f"{error.code} {error.message}"
         if error.code >= 500 and not isinstance(error, aiosmtplib.SMTPAuthenticationError):
             return SendResult("rejected", reason=f"mail server refused the message: {reason}")
-        if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-            log.error("the mail server refused our login; check EXPERTBOT_SMTP_USERNAME/PASSWORD")
         return SendResult("retry", reason=f"mail server said {reason}")
     return SendResult("retry", reason=f"{type(error).__name__}: {error}")

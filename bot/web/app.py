@@ -9,16 +9,55 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web import console, rsvp, survey_form, tasks_page
+from bot.web import console, rsvp, survey_form, tasks_page, unsubscribe
 from bot.web.pages import Pages, WebDeps
 
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Every page: scripts, styles and forms of this site only (the pages' own <style> blocks
+# are inline); framed only by this site (the playground shows the pages in its frames).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # links carry signed tokens
+}
+
+
+class SecurityHeaders:
+    """Add the security headers to every response that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def webhook_secret(secret_key: str) -> str:
@@ -56,9 +95,9 @@ def build_web(
         Route(WEBHOOK_PATH, telegram, methods=["POST"]),
     ]
     if pages is not None:
-        routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES
+        routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES + unsubscribe.ROUTES
         routes.append(Mount("/console", routes=console.ROUTES))
-    app = Starlette(routes=[*routes, *extra])
+    app = Starlette(routes=[*routes, *extra], middleware=[Middleware(SecurityHeaders)])
     if pages is not None:
         app.state.web = pages
         app.state.pages = Pages(pages.timezone)

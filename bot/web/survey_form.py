@@ -22,10 +22,7 @@ FORM_LINK_DAYS = 120
 
 
 def _recipient_id(links: Links, token: str) -> int:
-    payload = links.read(FORM_PURPOSE, token, max_age_seconds=FORM_LINK_DAYS * 86400)
-    if not isinstance(payload, dict) or "r" not in payload:
-        raise LinkError("invalid")
-    return int(payload["r"])
+    return links.read_id(FORM_PURPOSE, token, FORM_LINK_DAYS * 86400, "r")
 
 
 async def _context(session: Any, recipient: SurveyRecipient) -> dict[str, Any]:

@@ -23,13 +23,13 @@ async def _owner(request: Request) -> tuple[Any, str] | Response:
     """Read the link and find the owner it was sent to, or the page that says why not."""
     deps, pages = deps_of(request), pages_of(request)
     try:
-        payload = deps.links.read(
-            rec_reminders.TASKS_PURPOSE, request.path_params["token"], LINK_DAYS * 86400
+        contact_id = deps.links.read_id(
+            rec_reminders.TASKS_PURPOSE, request.path_params["token"], LINK_DAYS * 86400, "c"
         )
     except LinkError as error:
         return pages.render("problem", "lv", 410, reason=error.reason)
     async with deps.database.session_scope() as session:
-        contact = await contact_by_id(session, int(payload.get("c", 0)))
+        contact = await contact_by_id(session, contact_id)
     if contact is None:
         return pages.render("problem", "lv", 404, reason="invalid")
     return contact, contact.language

@@ -253,8 +253,20 @@ class Dispatcher:
             await self._retry_or_fail(session, row, result.reason)
         elif result.outcome == "unreachable":
             await self._unreachable(session, row, result)
+        elif result.outcome == "misconfigured":
+            # Not this message's fault and not worth retrying until the settings change; the
+            # sender logged it once, the row says how to send it again.
+            await outbox.mark_failed(session, row.id, now=now, error=result.reason)
         else:
-            log.error("message %s rejected: %s\n%s", row.id, result.reason, message.body)
+            # Ids and the error only: the text is the person's business (it stays on the row).
+            log.error(
+                "message %s (%s, %s, contact %s) rejected: %s",
+                row.id,
+                row.kind,
+                row.channel,
+                row.contact_id,
+                result.reason[:300],
+            )
             await outbox.mark_failed(
                 session, row.id, now=now, error=result.reason, text=message.body
             )

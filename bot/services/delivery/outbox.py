@@ -162,6 +162,7 @@ async def cancel(
     survey_id: int | None = None,
     recommendation_id: int | None = None,
     contact_id: int | None = None,
+    channel: str | None = None,
 ) -> int:
     """Cancel queued messages matching every given reference; return how many."""
     filters = [OutboxMessage.status == "queued"]
@@ -171,6 +172,7 @@ async def cancel(
         (OutboxMessage.survey_id, survey_id),
         (OutboxMessage.recommendation_id, recommendation_id),
         (OutboxMessage.contact_id, contact_id),
+        (OutboxMessage.channel, channel),
     ):
         if value is not None:
             filters.append(column == value)

@@ -54,13 +54,15 @@ class Outgoing:
         return text
 
 
-Outcome = Literal["sent", "retry", "rate_limited", "unreachable", "rejected"]
+Outcome = Literal["sent", "retry", "rate_limited", "unreachable", "rejected", "misconfigured"]
 
 
 @dataclass(frozen=True)
 class SendResult:
     """sent; retry (transient); rate_limited (wait, not an attempt);
-    unreachable (this channel is gone for this person); rejected (our bug: fail loudly)."""
+    unreachable (this channel is gone for this person); rejected (our bug: fail loudly);
+    misconfigured (the channel's settings are wrong, e.g. the mail server refuses our login:
+    no message can go until they are fixed; the sender has said so once in the log)."""
 
     outcome: Outcome
     provider_id: str | None = None

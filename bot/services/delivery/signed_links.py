@@ -7,6 +7,10 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+# The link is in every email: an old one must still stop the messages.
+UNSUBSCRIBE_DAYS = 400
+
 
 class LinkError(Exception):
     """A link was tampered with, is for another purpose, or has expired."""
@@ -41,5 +45,21 @@ class Links:
         except BadSignature:
             raise LinkError("invalid") from None
 
+    def read_id(self, purpose: str, token: str, max_age_seconds: int, key: str) -> int:
+        """Return the positive whole number under `key` of a {key: id} payload.
+
+        A validly signed token of another shape (an older format, a value of the wrong
+        type) is as invalid as a forged one: LinkError("invalid"), never a crash.
+        """
+        payload = self.read(purpose, token, max_age_seconds)
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise LinkError("invalid")
+        return value
+
     def unsubscribe_url(self, contact_id: int) -> str:
-        return self.url("u", "unsubscribe", {"c": contact_id})
+        return self.url("u", UNSUBSCRIBE_PURPOSE, {"c": contact_id})
+
+    def read_unsubscribe(self, token: str) -> int:
+        """The contact id behind an unsubscribe link, or LinkError."""
+        return self.read_id(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_DAYS * 86400, "c")

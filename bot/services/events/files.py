@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
+from yaml.composer import ComposerError
 
 from bot.db.vocab import EVENT_KINDS, LANGUAGES, ROLES, STAKEHOLDER_GROUPS
 from bot.services.contacts.audience import Audience
@@ -66,6 +67,19 @@ _OFFSET = re.compile(r"^(\d+)\s*([wdhm])$", re.IGNORECASE)
 _PARENT = re.compile(r"^(.*?)(?:\.[^.\[]+|\[\d+\])$")
 
 
+# Files people write by hand are a few kilobytes; these bounds keep a hostile or broken one
+# (a "billion laughs" of anchors, megabytes of nesting) from taking memory, time or the screen.
+MAX_FILE_BYTES = 512 * 1024
+MAX_DEPTH = 40
+MAX_PROBLEMS = 50
+MAX_REASON_CHARS = 300
+MAX_PATH_CHARS = 120
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a file: where (file, line, field path) and why."""
@@ -74,6 +88,11 @@ class Problem:
     path: str
     reason: str
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        # A problem quotes what it found; a huge value must not become a huge message.
+        object.__setattr__(self, "path", _shorten(self.path, MAX_PATH_CHARS))
+        object.__setattr__(self, "reason", _shorten(self.reason, MAX_REASON_CHARS))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -144,7 +163,8 @@ class EventSpec:
 def read_event_file(path: Path) -> EventSpec:
     """Read and check one event file; raise EventFileError listing every problem."""
     try:
-        content = path.read_bytes()
+        with path.open("rb") as file:
+            content = file.read(MAX_FILE_BYTES + 1)  # enough to know it is too big
     except OSError as error:
         raise EventFileError(
             [Problem(str(path), "", f"cannot be read ({error.strerror})")]
@@ -184,7 +204,31 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML that keeps dates and times as text, so that they are checked here.
 
     YAML 1.1 reads an unquoted 10:30 as the number 630 (base 60) and 2027-06-16 as a date.
+    Anchors and aliases (&name, *name) are refused: nobody needs them in these files, and
+    nested ones expand exponentially (a 400-byte file can ask for gigabytes). So is nesting
+    deeper than MAX_DEPTH, which would otherwise exhaust the stack.
     """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed; write the value out",
+                event.start_mark,
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -198,6 +242,13 @@ for _digit in "0123456789":
 
 
 def _load_yaml(content: bytes, source: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """Parse a hand-written YAML file (events, surveys, recommendations) within bounds."""
+    if len(content) > MAX_FILE_BYTES:
+        reason = (
+            f"too large ({len(content):,} bytes or more); files of this kind are a few "
+            f"kilobytes, at most {MAX_FILE_BYTES // 1024} KB"
+        )
+        raise EventFileError([Problem(source, "", reason)])
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -255,6 +306,11 @@ class _Reader:
         self.problems = list(problems)
 
     def bad(self, path: str, reason: str) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            if len(self.problems) == MAX_PROBLEMS:
+                more = "more problems follow; fix these first and check the file again"
+                self.problems.append(Problem(self.source, "", more))
+            return
         line, parent = None, path
         while parent and line is None:
             line = self.lines.get(parent)

@@ -148,7 +148,10 @@ async def record_answer(
         return AnswerOutcome("missing")
     event = await session.get(Event, invitation.event_id)
     contact = await session.get(Contact, invitation.contact_id)
-    assert event is not None and contact is not None
+    assert event is not None
+    if contact is None or contact.erased_at is not None:
+        # An erased person's links and buttons answer for no one.
+        return AnswerOutcome("missing")
     if chat_id is not None:
         owner = await contact_of_chat(session, chat_id)
         if owner is None or owner.id != contact.id:
