@@ -134,11 +134,15 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {
             **_SIGNED,
             "here": "/events/valga-2027",
-            "event": _EVENT,
+            "event": {**_EVENT, "status": "published"},
             "counts": _COUNTS,
             "invited": "11",
+            "answered": "recorded",
+            "agenda_sent": "21",
+            "reminders": [{"at": _WHEN, "past": True}, {"at": VALGA["starts_at"], "past": False}],
             "rsvps": [
                 {
+                    "contact_id": 1,
                     "name": "Ilze Kalniņa",
                     "organisation": "Jelgavas valstspilsētas pašvaldība",
                     "status": "accepted",
@@ -146,6 +150,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
                     "answered_at": _WHEN,
                 },
                 {
+                    "contact_id": 2,
                     "name": "Kadri Tamm",
                     "organisation": None,
                     "status": "invited",
@@ -154,7 +159,47 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
                 },
             ],
         },
-        {**_SIGNED, "here": "/", "event": _EVENT, "counts": _COUNTS, "invited": None, "rsvps": []},
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": {**_EVENT, "status": "cancelled"},
+            "counts": _COUNTS,
+            "invited": None,
+            "answered": "closed",
+            "agenda_sent": None,
+            "reminders": [],
+            "rsvps": [],
+        },
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": {**_EVENT, "status": "draft"},
+            "counts": _COUNTS,
+            "invited": None,
+            "answered": "missing",
+            "agenda_sent": None,
+            "reminders": [],
+            "rsvps": [],
+        },
+    ],
+    "console/cancel": [
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": {**_EVENT, "status": "published"},
+            "told": told,
+            "missing_reason": missing,
+        }
+        for told, missing in ((21, False), (1, True), (0, False), (11, False))
+    ]
+    + [
+        {
+            **_SIGNED,
+            "here": "/",
+            "event": {**_EVENT, "status": "cancelled"},
+            "told": 0,
+            "missing_reason": False,
+        }
     ],
     "console/invite": [
         {

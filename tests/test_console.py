@@ -303,3 +303,45 @@ async def test_an_event_is_created_by_the_form_with_errors_at_the_fields_first(
         and event.audience == {"roles": ["regional_expert"]}
     )
     assert actions == ["sign_in", "create_event", "edit_event"]
+
+
+async def test_an_answer_by_phone_the_agenda_now_and_a_cancellation(scene: Scene) -> None:
+    event_id = await scene.event()
+    async with scene.database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        event.reminder_offsets = [86400, 7200]
+    await scene.invite(event_id, "kadri.tamm@valga.example")
+    page_url = f"{base(scene)}/events/valga-2027"
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(page_url)
+        assert "Atgādinājumi" in page.text and "2027. gada 3. februāris" in page.text
+        token = csrf_of(page)
+        kadri = re.search(r'name="contact_id" value="(\d+)"', page.text)
+        assert kadri is not None
+        phoned = await client.post(
+            f"{page_url}/answer",
+            data={"csrf": token, "contact_id": kadri.group(1), "answer": "yes"},
+        )
+        assert phoned.headers["location"].endswith("?answer=recorded")
+        shown = await client.get(page_url)
+        assert re.search(r"Kadri Tamm.*?piedalīsies.*?koordinators", shown.text, re.S)
+        agenda = await client.post(f"{page_url}/agenda", data={"csrf": token})
+        assert agenda.headers["location"].endswith("?agenda=1")  # by email: no Telegram linked
+        asked = await client.get(f"{page_url}/cancel")
+        assert "Ziņu saņems 1 dalībnieks" in asked.text
+        empty = await client.post(f"{page_url}/cancel", data={"csrf": token, "reason": " "})
+        assert "Lūdzam norādīt iemeslu" in empty.text
+        done = await client.post(
+            f"{page_url}/cancel", data={"csrf": token, "reason": "Telpas nav pieejamas."}
+        )
+        assert done.status_code == 303
+        assert "Šis pasākums ir atcelts" in (await client.get(page_url)).text
+    async with scene.database.session_scope() as session:
+        cancelled = await session.get(Event, event_id)
+        kinds = set(await session.scalars(select(OutboxMessage.kind)))
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert cancelled is not None and cancelled.status == "cancelled"
+    assert "event_cancelled" in kinds
+    assert actions == ["sign_in", "answer", "send_agenda", "cancel_event"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.db.models import Contact, Event
+from bot.db.models import Contact, Event, Invitation
 from bot.services.console import audit
 from bot.services.contacts.audience import Audience
-from bot.services.events import attendance, invitations
+from bot.services.events import attendance, invitations, reminders
 from bot.services.events import registry as events
 from bot.services.events.invitation_messages import load_event
 from bot.web.console.auth import Signed, signed_in
@@ -45,6 +46,7 @@ async def _show(request: Request, signed: Signed) -> Response:
         rsvps = await events.list_rsvps(session, event)
         counts = (await events.answer_counts(session, [event.id]))[event.id]
     key = event.slug
+    schedule = sorted(event.starts_at - timedelta(seconds=s) for s in event.reminder_offsets)
     return pages(request).render(
         "event",
         signed.language,
@@ -52,6 +54,9 @@ async def _show(request: Request, signed: Signed) -> Response:
         rsvps=rsvps,
         counts=counts,
         invited=request.query_params.get("invited"),
+        answered=request.query_params.get("answer"),
+        agenda_sent=request.query_params.get("agenda"),
+        reminders=[{"at": at, "past": at <= signed.now} for at in schedule],
         **_common(request, signed, f"/events/{key}"),
     )
 
@@ -173,3 +178,112 @@ invite = signed_in(_invite)
 attendance_page = signed_in(_attendance)
 mark = signed_in(_mark)
 walk_in = signed_in(_walk_in)
+
+
+async def _answer(request: Request, signed: Signed) -> Response:
+    """Record the answer someone gave by phone (the channel says: the coordinator)."""
+    form = await request.form()
+    code = str(form.get("answer", ""))
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        event = await _event(session, request)
+        if event is None:
+            return _missing(request, signed)
+        invitation = await session.scalar(
+            select(Invitation).where(
+                Invitation.event_id == event.id,
+                Invitation.contact_id == _int(form.get("contact_id")),
+            )
+        )
+        verdict = "missing"
+        if invitation is not None:
+            outcome = await invitations.record_answer(
+                session,
+                invitation.id,
+                code,
+                channel="coordinator",
+                now=signed.now,
+                policy=deps.policy,
+            )
+            verdict = outcome.verdict
+            if verdict == "recorded":
+                await audit.record(
+                    session,
+                    actor_id=signed.who.contact_id,
+                    action="answer",
+                    subject=f"event:{event.slug}",
+                    now=signed.now,
+                    after={"contact_id": invitation.contact_id, "answer": outcome.status},
+                )
+    return see_other(request, f"/events/{event.slug}?answer={verdict}")
+
+
+async def _agenda(request: Request, signed: Signed) -> Response:
+    """Send the agenda now to everyone coming or unsure."""
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        event = await _event(session, request)
+        if event is None:
+            return _missing(request, signed)
+        queued = 0
+        if deps.policy is not None:
+            queued = await reminders.send_agenda(session, event, now=signed.now, policy=deps.policy)
+        await audit.record(
+            session,
+            actor_id=signed.who.contact_id,
+            action="send_agenda",
+            subject=f"event:{event.slug}",
+            now=signed.now,
+            after={"queued": queued},
+        )
+    return see_other(request, f"/events/{event.slug}?agenda={queued}")
+
+
+async def _cancel(request: Request, signed: Signed) -> Response:
+    """Ask for the reason and say how many will be told (GET); cancel and tell them (POST)."""
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        event = await _event(session, request)
+        if event is None:
+            return _missing(request, signed)
+        told = await session.scalar(
+            select(func.count()).where(
+                Invitation.event_id == event.id,
+                Invitation.status.in_(invitations.STILL_EXPECTED),
+            )
+        )
+        if request.method == "POST" and deps.policy is not None and event.status != "cancelled":
+            reason = str((await request.form()).get("reason", "")).strip()[:500]
+            if reason:
+                await invitations.cancel_event(
+                    session, event, reason, now=signed.now, policy=deps.policy
+                )
+                await audit.record(
+                    session,
+                    actor_id=signed.who.contact_id,
+                    action="cancel_event",
+                    subject=f"event:{event.slug}",
+                    now=signed.now,
+                    after={"reason": reason},
+                )
+                return see_other(request, f"/events/{event.slug}")
+    return pages(request).render(
+        "cancel",
+        signed.language,
+        event=event,
+        told=told,
+        missing_reason=request.method == "POST",
+        **_common(request, signed, f"/events/{event.slug}"),
+    )
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+answer = signed_in(_answer)
+agenda = signed_in(_agenda)
+cancel = signed_in(_cancel)
