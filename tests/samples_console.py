@@ -359,3 +359,8 @@ SAMPLES["console/events"] = [
     },
     {**_SIGNED, "here": "/events", "events": []},
 ]
+
+SAMPLES["console/reports"] = [
+    {**_SIGNED, "here": "/reports", "start": "2027-01-01", "end": "2027-06-30", "wrong": False},
+    {**_SIGNED, "here": "/reports", "start": "2027-07-01", "end": "2027-01-01", "wrong": True},
+]

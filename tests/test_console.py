@@ -345,3 +345,28 @@ async def test_an_answer_by_phone_the_agenda_now_and_a_cancellation(scene: Scene
     assert cancelled is not None and cancelled.status == "cancelled"
     assert "event_cancelled" in kinds
     assert actions == ["sign_in", "answer", "send_agenda", "cancel_event"]
+
+
+async def test_the_funding_report_and_the_full_export_come_from_the_reports_page(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(f"{base(scene)}/reports?from=2027-01-01&to=2027-06-30")
+        assert page.status_code == 200 and "Rezultāti finansētājam" in page.text
+        shown = await client.get(
+            f"{base(scene)}/reports/funding.html?from=2027-01-01&to=2027-06-30"
+        )
+        assert shown.status_code == 200 and "Kvantitatīvie rezultāti" in shown.text
+        sheet = await client.get(
+            f"{base(scene)}/reports/funding.xlsx?from=2027-01-01&to=2027-06-30"
+        )
+        assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
+        wrong = await client.get(f"{base(scene)}/reports?from=2027-07-01&to=2027-01-01")
+        assert wrong.status_code == 422 and "pirmais nedrīkst būt vēlāks" in wrong.text
+        everything = await client.get(f"{base(scene)}/export.xlsx")
+        assert everything.status_code == 200 and everything.content[:2] == b"PK"
+        assert "attachment" in everything.headers["content-disposition"]
+    async with scene.database.session_scope() as session:
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert actions == ["sign_in", "export"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import auth, event_form, events, overview
+from bot.web.console import auth, event_form, events, overview, reports
 
 ROUTES: list[BaseRoute] = [
     Route("/", overview.home, methods=["GET"]),
@@ -14,6 +14,10 @@ ROUTES: list[BaseRoute] = [
     Route("/language", auth.language, methods=["POST"]),
     Route("/resend", overview.resend_one, methods=["POST"]),
     Route("/audit", overview.audit_page, methods=["GET"]),
+    Route("/reports", reports.reports_page, methods=["GET"]),
+    Route("/reports/funding.html", reports.report_html, methods=["GET"]),
+    Route("/reports/funding.xlsx", reports.report_xlsx, methods=["GET"]),
+    Route("/export.xlsx", reports.export, methods=["GET"]),
     Route("/events", event_form.events_page, methods=["GET"]),
     Route("/events/new", event_form.form_page, methods=["GET"]),
     Route("/events/new", event_form.save, methods=["POST"]),
