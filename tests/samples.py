@@ -13,7 +13,11 @@ import copy
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from bot.rendering import labels
+from bot.services.delivery import broadcasts
+
 BASE_URL = "https://expertbot.example.lv"
+_LABELS = labels()
 
 
 def _links(token: str) -> dict[str, str]:
@@ -799,6 +803,40 @@ SAMPLES["pages/tasks"] = [
 ]
 SAMPLES["pages/tasks_done"] = [{}]
 
+# Delivery errors as bot/channels/ and the dispatcher store them, one for every reason a
+# coordinator is told; the broadcast summary and the daily overview show what
+# broadcasts.failure() makes of them, so the samples are the real thing, not tidy placeholders.
+DELIVERY_ERRORS = [
+    ("Kadri Tamm", "telegram", "Telegram 403: Forbidden: bot was blocked by the user"),
+    ("Jānis Bērziņš", "telegram", "Telegram 403: Forbidden: user is deactivated"),
+    ("Kätlin Põder-Šmits", "telegram", "Telegram 400: Bad Request: chat not found"),
+    (
+        "Ilze Kalniņa",
+        "telegram",
+        "template bug, Telegram 400: Bad Request: can't parse entities: unsupported start tag "
+        '"span" at byte offset 12',
+    ),
+    (
+        "Mart Kask",
+        "email",
+        "address refused: 550 5.1.1 <mart.kask@valga.example>: Recipient address rejected: "
+        "User unknown in virtual mailbox table",
+    ),
+    ("Līga Saulīte", "email", "mail server refused the message: 554 5.7.1 Message rejected"),
+    (
+        "Edgars Vītols",
+        "email",
+        "gave up after 5 attempts: cannot connect to the mail server: [Errno 111] Connect call "
+        "failed ('127.0.0.1', 25)",
+    ),
+    ("Anneli Õunapuu", "email", "OSError: [Errno 101] Network is unreachable"),
+]
+
+
+def _failures(errors: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    return [broadcasts.failure(name, channel, error) for name, channel, error in errors]
+
+
 for _page, _sets in {
     "bc_ask": [{}],
     "bc_audience": [{}],
@@ -806,14 +844,26 @@ for _page, _sets in {
         {
             "text": "Sveiki! <b>Sanāksme</b> Valgā & Valkā.",
             "audience": "—",
-            "counts": [{"channel": "Telegram", "language": "lv", "count": 2}],
+            "counts": [
+                {
+                    "channel": _LABELS["channels"][channel],
+                    "language": _LABELS["languages"][lang],
+                    "count": n,
+                }
+                for channel, lang, n in (
+                    ("telegram", "lv", 2),
+                    ("email", "et", 1),
+                    ("email", "en", 21),
+                )
+            ],
             "unreachable": 1,
         },
         {"text": "Tere!", "audience": "—", "counts": [], "unreachable": 0},
     ],
     "bc_progress": [{"done": 3, "total": 21}],
     "bc_summary": [
-        {"sent": 20, "failed": 1, "skipped": 2, "reasons": ["Kadri Tamm: —"]},
+        {"sent": 20, "failed": 8, "skipped": 2, "reasons": _failures(DELIVERY_ERRORS)},
+        {"sent": 1, "failed": 1, "skipped": 0, "reasons": _failures(DELIVERY_ERRORS[:1])},
         {"sent": 1, "failed": 0, "skipped": 0, "reasons": []},
     ],
     "bc_cancelled": [{}],
@@ -1006,7 +1056,7 @@ SAMPLES["coordinator_digest"] = [
         "answers": 21,
         "surveys": 1,
         "recs": 2,
-        "problems": ["Kadri Tamm: Telegram — 403", "gone@valga.example: 550"],
+        "problems": _failures(DELIVERY_ERRORS),
         "unsubscribe_url": f"{BASE_URL}/unsubscribe/Sj1aN2sO3n",
     },
     {

@@ -10,6 +10,7 @@ import pytest
 from bot.db.models import Invitation
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
+from bot.sandbox.telegram_limits import Fault
 from bot.services.contacts import registry
 from bot.services.contacts.rows import parse_rows, read_table
 from bot.services.recommendations import registry as rec_registry
@@ -53,7 +54,7 @@ async def test_a_coordinator_broadcasts_to_the_valga_audience_and_gets_a_summary
     choice = await sandra.wait_for_message()
     await sandra.press(choice, "Sanāksme Valgā")
     await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
-    assert "Telegram, et: 1" in (choice.text or "")
+    assert "Telegram, igauņu: 1" in (choice.text or "")  # the language named, not its code
     assert "Nav sasniedzami: 1" in (choice.text or "")  # Edgars has only email, not set up here
     await sandra.press(choice, "Sūtīt")
     received = await kadri.wait_for_message(lambda m: "Puiestee" in (m.text or ""))
@@ -65,6 +66,31 @@ async def test_a_coordinator_broadcasts_to_the_valga_audience_and_gets_a_summary
     assert "Nosūtītas: 1" in (summary.text or "") and "Izlaistas (bloķēts vai atteicies): 1" in (
         summary.text or ""
     )
+
+
+async def test_the_summary_says_why_a_message_failed_in_the_coordinators_words(
+    net: Network,
+) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    kadri = net.emulator.user(810, "Kadri", "Tamm", "kadrit", "et")
+    await net.joined(kadri, "kadri.tamm@valga.example")
+    await valga(net, "kadri.tamm@valga.example")
+    await sandra.send("/broadcast")
+    await sandra.wait_for_message()
+    await sandra.send("Sanāksme sāksies 10:00.")
+    choice = await sandra.wait_for_message()
+    await sandra.press(choice, "Sanāksme Valgā")
+    await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
+    # Telegram refuses the message itself (no fallback to email, which this network lacks).
+    refused = Fault.http_error(400, "Bad Request: message is too long")
+    net.emulator.fail_next(refused, method="sendMessage", chat_id=810)
+    await sandra.press(choice, "Sūtīt")
+    summary = await sandra.wait_for_message(lambda m: "Ziņa nosūtīta" in (m.text or ""), timeout=10)
+    assert "Neizdevās: 1" in (summary.text or "")
+    reason = "• Kadri Tamm (Telegram): ziņa netika nosūtīta sistēmas kļūdas dēļ"
+    assert reason in (summary.text or "")
+    assert "Bad Request" not in (summary.text or "") and "400" not in (summary.text or "")
 
 
 async def test_anyone_else_gets_the_ordinary_help_and_nothing_is_sent(net: Network) -> None:
@@ -106,7 +132,7 @@ async def test_coordinator_commands_show_answers_stats_and_invite(net: Network) 
     # The event names no audience: everyone reachable who has the texts in their language.
     await sandra.send("/invite valga-2027")
     reply = await sandra.wait_for_message(lambda m: "jauni dalībnieki" in (m.text or ""))
-    assert "uzaicināti 15 jauni dalībnieki; 2 jau bija uzaicināti" in (reply.text or "")
+    assert "uzaicināti 15 jauni dalībnieki; 2 dalībnieki jau bija uzaicināti." in (reply.text or "")
     expert = ilze(net.emulator)
     await net.joined(expert, "ilze.kalnina@jelgava.example")
     await expert.send("/stats")

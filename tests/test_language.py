@@ -274,6 +274,34 @@ def test_glossary_data_matches_the_shared_glossary() -> None:
     assert ours == shared
 
 
+# --- Delivery problems: the digest's and the broadcast summary's samples are real errors ------
+
+
+def test_delivery_problem_samples_are_real_errors_covering_every_reason() -> None:
+    from bot.services.delivery import broadcasts
+
+    kinds = [broadcasts.problem_kind(error) for _, _, error in samples.DELIVERY_ERRORS]
+    assert set(kinds) == set(LABELS["delivery_problems"]), "a raw error for every reason"
+    for key, values in (("coordinator_digest", "problems"), ("replies/bc_summary", "reasons")):
+        shown = [failure for sample in samples.SAMPLES[key] for failure in sample[values]]
+        assert shown, f"{key} has no sample with a failed delivery"
+        assert all(failure["reason"] in LABELS["delivery_problems"].values() for failure in shown)
+
+
+def test_every_error_the_summary_recognises_is_one_the_channels_write() -> None:
+    from bot.services.delivery import broadcasts
+
+    written = "".join(
+        path.read_text("utf-8").casefold()
+        for path in [
+            *(templates.ROOT / "bot" / "channels").glob("*.py"),
+            templates.ROOT / "bot" / "services" / "delivery" / "dispatcher.py",
+        ]
+    )
+    unknown = [start for start, _, _ in broadcasts.PROBLEMS if start not in written]
+    assert not unknown, f"no channel writes errors that start so: {unknown}"
+
+
 # --- The gate catches the seeded mistakes --------------------------------------------------
 
 

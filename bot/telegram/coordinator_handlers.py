@@ -21,7 +21,6 @@ from bot.services.onboarding import chats as onboarding
 from bot.telegram.context import Deps, deps, keyboard
 
 STATE = "broadcast"
-CHANNEL_NAMES = {"telegram": "Telegram", "email": "e-pasts"}
 
 
 async def _coordinator(d: Deps, chat_id: int) -> Contact | None:
@@ -137,7 +136,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     state.update(step="confirm", choice=choice)
     counts = [
-        {"channel": CHANNEL_NAMES.get(ch, ch), "language": lang, "count": n}
+        {"channel": labels()["channels"][ch], "language": labels()["languages"][lang], "count": n}
         for (ch, lang), n in sorted(shown.counts.items())
     ]
     text = d.texts.render(
@@ -191,7 +190,7 @@ async def _follow(
     language: str,
 ) -> None:
     """Show progress while the dispatcher works, then the summary."""
-    shown_done = -1
+    shown_done = 0  # the message being edited already says "0 of total"
     started = datetime.now()
     while True:
         async with d.database.session_scope() as session:
@@ -209,7 +208,7 @@ async def _follow(
         await context.bot.edit_message_text(
             d.texts.render("bc_progress", language, done=done, total=total), chat, message_id
         )
-    reasons = [f"{name}: {why}" for name, why in state.failures][:10]
+    reasons = state.failures[:10]
     await context.bot.send_message(
         chat,
         d.texts.render(

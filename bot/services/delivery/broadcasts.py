@@ -5,15 +5,48 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Invitation, OutboxMessage
+from bot.rendering import labels
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.delivery import outbox
 
 KIND = "broadcast"
+# How the channels word the errors they store (bot/channels/), most particular first, and the
+# delivery_problems label (messages/labels.yaml) each means to a coordinator.
+PROBLEMS = (
+    ("telegram 403", "blocked", "blocked"),
+    ("telegram 403", "", "chat_gone"),
+    ("telegram 400", "chat not found", "chat_gone"),
+    ("template bug", "", "message_fault"),
+    ("telegram 400", "", "message_fault"),
+    ("address refused", "", "address_refused"),
+    ("mail server refused the message", "", "message_refused"),
+    ("gave up after", "", "unreachable"),
+)
+
+
+def problem_kind(error: str) -> str:
+    """Sort a stored delivery error into a delivery_problems label key ("blocked", ...)."""
+    lowered = error.casefold()
+    for start, inside, kind in PROBLEMS:
+        if start in lowered and inside in lowered:
+            return kind
+    return "other"
+
+
+def failure(name: str, channel: str, error: str) -> dict[str, Any]:
+    """Describe a failed delivery for coordinators: who, by which channel, why, in lv/et/en."""
+    words = labels()
+    return {
+        "name": name,
+        "channel": words["channels"].get(channel, {"lv": channel}),
+        "reason": words["delivery_problems"][problem_kind(error)],
+    }
 
 
 async def recipients(session: AsyncSession, choice: str) -> list[Contact]:
@@ -91,7 +124,7 @@ async def send(
 @dataclass
 class Progress:
     counts: Counter[str]
-    failures: list[tuple[str, str]]  # (name, reason)
+    failures: list[dict[str, Any]]  # failure(): name, channel and reason in lv/et/en
 
     @property
     def pending(self) -> int:
@@ -105,11 +138,11 @@ async def progress(session: AsyncSession, key: str) -> Progress:
         .group_by(OutboxMessage.status)
     )
     failed = await session.execute(
-        select(Contact.name, OutboxMessage.last_error)
+        select(Contact.name, OutboxMessage.channel, OutboxMessage.last_error)
         .join(Contact, Contact.id == OutboxMessage.contact_id)
         .where(OutboxMessage.dedupe_key.like(f"{key}:%"), OutboxMessage.status == "failed")
     )
     return Progress(
         Counter({s: int(n) for s, n in rows.all()}),
-        [(n, e or "") for n, e in failed.all()],
+        [failure(name, channel, error or "") for name, channel, error in failed.all()],
     )

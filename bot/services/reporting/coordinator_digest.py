@@ -15,7 +15,7 @@ from bot.db.models import (
     RecommendationUpdate,
     SurveyRecipient,
 )
-from bot.services.delivery import outbox
+from bot.services.delivery import broadcasts, outbox
 from bot.services.delivery.compose import ComposeEnv, Composition, builder
 
 KIND = "coordinator_digest"
@@ -50,7 +50,8 @@ async def figures(session: AsyncSession, since: datetime, until: datetime) -> di
         "surveys": await _count(session, SurveyRecipient.finished_at, since, until),
         "recs": await _count(session, RecommendationUpdate.recorded_at, since, until),
         "problems": [
-            f"{name} ({channel}): {(error or '')[:120]}" for name, channel, error in problems.all()
+            broadcasts.failure(name, channel, error or "")
+            for name, channel, error in problems.all()
         ],
     }
 
