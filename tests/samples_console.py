@@ -364,3 +364,134 @@ SAMPLES["console/reports"] = [
     {**_SIGNED, "here": "/reports", "start": "2027-01-01", "end": "2027-06-30", "wrong": False},
     {**_SIGNED, "here": "/reports", "start": "2027-07-01", "end": "2027-01-01", "wrong": True},
 ]
+
+_PERSON = {
+    "id": 7,
+    "name": "Anneli Õunapuu-Kalniņa",
+    "organisation": "Loomestuudio Joy",
+    "municipality": "Valga",
+    "email": "anneli.ounapuu@joy.example",
+    "email_state": "active",
+    "telegram_state": "blocked",
+    "phone": "+3725000001",
+}
+_LANGUAGE_NAMES = [("lv", "latviešu"), ("et", "eesti"), ("en", "angļu")]
+SAMPLES["console/contacts"] = [
+    {
+        **_SIGNED,
+        "here": "/contacts",
+        "query": "role=mediator",
+        "chosen": {
+            "q": "Valga",
+            "role": "mediator",
+            "country": "EE",
+            "language": "et",
+            "municipality": "",
+        },
+        "roles": _ROLES,
+        "countries": [("LV", "Latvija"), ("EE", "Igaunija")],
+        "languages_of": _LANGUAGE_NAMES,
+        "people": [
+            _PERSON,
+            {
+                **_PERSON,
+                "id": 8,
+                "email": None,
+                "organisation": None,
+                "municipality": None,
+                "telegram_state": "unlinked",
+            },
+        ]
+        * n,
+    }
+    for n in (1, 2, 11)
+] + [
+    {
+        **_SIGNED,
+        "here": "/contacts",
+        "query": "",
+        "chosen": {"q": "", "role": "", "country": "", "language": "", "municipality": ""},
+        "roles": _ROLES,
+        "countries": [("LV", "Latvija")],
+        "languages_of": _LANGUAGE_NAMES,
+        "people": [],
+    }
+]
+SAMPLES["console/contact"] = [
+    {
+        **_SIGNED,
+        "here": "/contacts/7",
+        "person": _PERSON,
+        "role_name": "Romu mediatori",
+        "saved": "1",
+        "answers": [
+            {"title": VALGA["title"], "starts_at": VALGA["starts_at"], "status": "attended"}
+        ],
+        "messages": [
+            {"created_at": _WHEN, "kind": "event_invitation", "channel": "email", "status": "sent"},
+            {
+                "created_at": _WHEN,
+                "kind": "event_reminder",
+                "channel": "telegram",
+                "status": "failed",
+            },
+        ],
+    },
+    {
+        **_SIGNED,
+        "here": "/contacts/8",
+        "person": {
+            **_PERSON,
+            "email": None,
+            "organisation": None,
+            "municipality": None,
+            "phone": None,
+        },
+        "role_name": "Viesi",
+        "saved": None,
+        "answers": [],
+        "messages": [],
+    },
+]
+_CONTACT_FORM = {
+    **_SIGNED,
+    "here": "/contacts",
+    "roles": _ROLES,
+    "groups": [
+        "municipality",
+        "state_institution",
+        "roma_representative",
+        "ngo",
+        "international",
+        "other",
+    ],
+    "languages_of": _LANGUAGE_NAMES,
+    "action": "/console/contacts/new",
+}
+_ROW = {
+    "name": "Anneli Õunapuu-Kalniņa",
+    "email": "anneli.ounapuu@joy.example",
+    "telegram_username": "anneli_o",
+    "phone": "+372 5000 0001",
+    "role": "mediator",
+    "organization": "Loomestuudio Joy",
+    "municipality": "Valga",
+    "country": "EE",
+    "language": "et",
+    "stakeholder_group": "roma_representative",
+    "consent": "",
+    "tags": "valga,youth",
+}
+SAMPLES["console/contact_form"] = [
+    {**_CONTACT_FORM, "values": _ROW, "errors": {}, "editing": None},
+    {
+        **_CONTACT_FORM,
+        "values": _ROW,
+        "editing": 7,
+        "errors": {
+            "consent": ["required for roma_representative (special category data, GDPR art. 9)"],
+            "email": ["not an email address: anneli.ounapuu@joy"],
+        },
+    },
+]
+SAMPLES["console/erase"] = [{**_SIGNED, "here": "/contacts", "person": _PERSON}]

@@ -370,3 +370,97 @@ async def test_the_funding_report_and_the_full_export_come_from_the_reports_page
     async with scene.database.session_scope() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["sign_in", "export"]
+
+
+def person_form(token: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf": token,
+        "name": "Olga Petrova",
+        "email": "olga.petrova@daugavpils.example",
+        "telegram_username": "",
+        "phone": "+371 2000 0099",
+        "role": "mediator",
+        "organization": "Biedrība Ezerzeme",
+        "municipality": "Daugavpils",
+        "country": "LV",
+        "language": "lv",
+        "stakeholder_group": "ngo",
+        "consent": "",
+        "tags": "education",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_contacts_are_found_added_edited_and_erased_from_the_console(scene: Scene) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        listed = await client.get(f"{base(scene)}/contacts", params={"country": "EE"})
+        assert "Kadri Tamm" in listed.text and "Ilze Kalniņa" not in listed.text
+        found = await client.get(f"{base(scene)}/contacts", params={"q": "jelgava"})
+        assert "Ilze Kalniņa" in found.text and "Kadri Tamm" not in found.text
+        form = await client.get(f"{base(scene)}/contacts/new")
+        token = csrf_of(form)
+        bad = await client.post(
+            f"{base(scene)}/contacts/new",
+            data=person_form(token, email="olga@", stakeholder_group="roma_representative"),
+        )
+        assert bad.status_code == 422 and "nekas vēl nav saglabāts" in bad.text
+        assert 'value="Olga Petrova"' in bad.text and "olga@" in bad.text
+        taken = await client.post(
+            f"{base(scene)}/contacts/new", data=person_form(token, email=COORDINATOR)
+        )
+        assert taken.status_code == 422
+        added = await client.post(f"{base(scene)}/contacts/new", data=person_form(token))
+        assert added.status_code == 303
+        page = await client.get(f"{base(scene)}{added.headers['location'].split('/console')[1]}")
+        assert "Olga Petrova" in page.text and "Saglabāts" in page.text
+        person_id = re.search(r"/contacts/(\d+)", added.headers["location"])
+        assert person_id is not None
+        edit = f"{base(scene)}/contacts/{person_id.group(1)}/edit"
+        assert 'value="Biedrība Ezerzeme"' in (await client.get(edit)).text
+        changed = await client.post(edit, data=person_form(token, municipality="Rēzekne"))
+        assert changed.status_code == 303
+        sheet = await client.get(f"{base(scene)}/contacts/export.xlsx", params={"q": "Olga"})
+        assert sheet.content[:2] == b"PK"
+        erase = f"{base(scene)}/contacts/{person_id.group(1)}/erase"
+        assert "To nevar atsaukt" in (await client.get(erase)).text
+        assert (await client.post(erase, data={"csrf": token})).status_code == 303
+        assert "Olga Petrova" not in (await client.get(f"{base(scene)}/contacts")).text
+    async with scene.database.session_scope() as session:
+        olga = await session.get(Contact, int(person_id.group(1)))
+        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert olga is not None and olga.erased_at is not None and olga.email is None
+    assert [e.action for e in entries] == [
+        "sign_in",
+        "add_contact",
+        "edit_contact",
+        "export",
+        "erase",
+    ]
+    about_olga = [e for e in entries if e.subject == f"contact:{olga.id}"]
+    assert all(e.before is None and e.after is None for e in about_olga)
+    assert "Olga" not in str([(e.before, e.after) for e in entries])
+
+
+async def test_taking_the_coordinator_role_away_in_the_console_ends_their_sessions(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as sandra, httpx.AsyncClient() as other:
+        await signed_in(scene, sandra)
+        async with scene.database.session_scope() as session:
+            await session.execute(
+                update(Contact)
+                .where(Contact.email == "ilze.kalnina@jelgava.example")
+                .values(role="coordinator")
+            )
+        await signed_in(scene, other, "ilze.kalnina@jelgava.example")
+        form = await sandra.get(f"{base(scene)}/contacts/new")
+        async with scene.database.session_scope() as session:
+            ilze = await registry.find(session, "ilze.kalnina@jelgava.example")
+            assert ilze is not None
+            row = registry.as_row(ilze)
+        row.update(role="regional_expert", csrf=csrf_of(form))
+        saved = await sandra.post(f"{base(scene)}/contacts/{ilze.id}/edit", data=row)
+        assert saved.status_code == 303
+        assert (await other.get(f"{base(scene)}/")).status_code == 303

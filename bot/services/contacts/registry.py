@@ -244,3 +244,42 @@ async def erase(session: AsyncSession, contact: Contact, now: datetime | None = 
     contact.erased_at = now or utcnow()
     await session.flush()
     return Erasure(name=name, outbox_rows=outbox.rowcount or 0, telegram_links=int(links or 0))  # type: ignore[attr-defined]
+
+
+async def save_one(
+    session: AsyncSession, row: ContactRow, contact: Contact | None = None
+) -> Contact | Problem:
+    """Add one person (contact None) or change one, with the import's checks; or say why not."""
+    contacts = await _all_contacts(session)
+    by_email = {c.email: c for c in contacts if c.email}
+    by_username = {c.telegram_username.lower(): c for c in contacts if c.telegram_username}
+    if contact is None:
+        plan = await plan_import(session, [row])
+        if plan.conflicts:
+            return plan.conflicts[0]
+        if plan.updated or plan.unchanged:
+            return Problem(row.line, "email" if row.email else "name", "already in the registry")
+        await apply_import(session, plan)
+        return await _matching(session, row)
+    if row.email and by_email.get(row.email) not in (None, contact):
+        return Problem(row.line, "email", f"{row.email} already belongs to someone else")
+    username = (row.telegram_username or "").lower()
+    if username and by_username.get(username) not in (None, contact):
+        return Problem(row.line, "telegram_username", "already belongs to someone else")
+    await session.refresh(contact, ["tags"])
+    changed = _changes(contact, row)
+    if changed:
+        await apply_import(session, ImportPlan(updated=[(row, contact, changed)]))
+    return contact
+
+
+async def _matching(session: AsyncSession, row: ContactRow) -> Contact:
+    contacts = await _all_contacts(session)
+    found = _match(
+        row,
+        {c.email: c for c in contacts if c.email},
+        {c.telegram_username.lower(): c for c in contacts if c.telegram_username},
+        {(c.name.lower(), (c.organisation or "").lower()): c for c in contacts},
+    )
+    assert found is not None, "a contact just written is found by its own keys"
+    return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import auth, event_form, events, overview, reports
+from bot.web.console import auth, contacts, event_form, events, overview, reports
 
 ROUTES: list[BaseRoute] = [
     Route("/", overview.home, methods=["GET"]),
@@ -14,6 +14,14 @@ ROUTES: list[BaseRoute] = [
     Route("/language", auth.language, methods=["POST"]),
     Route("/resend", overview.resend_one, methods=["POST"]),
     Route("/audit", overview.audit_page, methods=["GET"]),
+    Route("/contacts", contacts.contacts_page, methods=["GET"]),
+    Route("/contacts/export.xlsx", contacts.export, methods=["GET"]),
+    Route("/contacts/new", contacts.form_page, methods=["GET"]),
+    Route("/contacts/new", contacts.save, methods=["POST"]),
+    Route("/contacts/{id:int}", contacts.person, methods=["GET"]),
+    Route("/contacts/{id:int}/edit", contacts.form_page, methods=["GET"]),
+    Route("/contacts/{id:int}/edit", contacts.save, methods=["POST"]),
+    Route("/contacts/{id:int}/erase", contacts.erase, methods=["GET", "POST"]),
     Route("/reports", reports.reports_page, methods=["GET"]),
     Route("/reports/funding.html", reports.report_html, methods=["GET"]),
     Route("/reports/funding.xlsx", reports.report_xlsx, methods=["GET"]),
