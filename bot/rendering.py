@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import babel.numbers
 import jinja2
 import yaml
 
@@ -223,6 +224,21 @@ def _t(context: jinja2.runtime.Context, texts: Mapping[str, str] | str) -> str:
     return textformat.pick_language(texts, context["lang"])
 
 
+@jinja2.pass_context
+def _number(context: jinja2.runtime.Context, value: float, decimals: int = 1) -> str:
+    """Format a number the language's way: lv/et "4,3", en "4.3"."""
+    pattern = "#,##0." + "#" * decimals if decimals else "#,##0"
+    locale = textformat.babel_locale(context["lang"])
+    return babel.numbers.format_decimal(value, format=pattern, locale=locale)
+
+
+@jinja2.pass_context
+def _percent(context: jinja2.runtime.Context, value: float) -> str:
+    """Format a share (0..1) as a whole percentage: lv "52 %", en "52%"."""
+    locale = textformat.babel_locale(context["lang"])
+    return babel.numbers.format_percent(value, locale=locale)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "date": _date,
     "date_in": _date_in,
@@ -231,4 +247,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "daterange": _daterange,
     "plural": _plural,
     "t": _t,
+    "number": _number,
+    "percent": _percent,
 }

@@ -495,3 +495,106 @@ SAMPLES["console/contact_form"] = [
     },
 ]
 SAMPLES["console/erase"] = [{**_SIGNED, "here": "/contacts", "person": _PERSON}]
+
+_FEEDBACK = {
+    "lv": "Atgriezeniskā saite par vizīti",
+    "et": "Tagasiside õppevisiidi kohta",
+    "en": "Feedback on the visit",
+}
+SAMPLES["console/surveys"] = [
+    {
+        **_SIGNED,
+        "here": "/surveys",
+        "surveys": [
+            {
+                "key": "visit-feedback",
+                "title": _FEEDBACK,
+                "questions": 5,
+                "sent": 21,
+                "finished": 11,
+                "rate": 11 / 21,
+            },
+            {
+                "key": "valga-2027-feedback",
+                "title": _FEEDBACK,
+                "questions": 1,
+                "sent": 0,
+                "finished": 0,
+                "rate": None,
+            },
+        ],
+    },
+    {**_SIGNED, "here": "/surveys", "surveys": []},
+]
+SAMPLES["console/survey"] = [
+    {
+        **_SIGNED,
+        "here": "/surveys/visit-feedback",
+        "scales": {"useful": 5},
+        "results": {
+            "slug": "visit-feedback",
+            "title": "Atgriezeniskā saite par vizīti Sabilē un Talsos",
+            "anonymous": False,
+            "sent": 21,
+            "finished": 11,
+            "responses": 11,
+            "rate": 11 / 21,
+            "questions": [
+                {
+                    "key": "useful",
+                    "text": "Cik noderīga bija vizīte?",
+                    "answered": 11,
+                    "skipped": 0,
+                    "mean": 4.333,
+                    "distribution": [[5, 6], [4, 3], [3, 2], [2, 0], [1, 0]],
+                    "shares": [],
+                    "texts": [],
+                },
+                {
+                    "key": "best_part",
+                    "text": "Kas bija visnoderīgākais?",
+                    "answered": 10,
+                    "skipped": 1,
+                    "mean": None,
+                    "distribution": [],
+                    "shares": [
+                        {"label": "Iestāžu apmeklējumi", "count": 7, "share": 0.7},
+                        {"label": "Ekspertu diskusija", "count": 3, "share": 0.3},
+                    ],
+                    "texts": [],
+                },
+                {
+                    "key": "comment",
+                    "text": "Ko vēl vēlaties piebilst?",
+                    "answered": 2,
+                    "skipped": 9,
+                    "mean": None,
+                    "distribution": [],
+                    "shares": [],
+                    "texts": [
+                        {
+                            "text": "Paldies par labi sagatavoto programmu!",
+                            "author": "Ilze Kalniņa",
+                        },
+                        {"text": "Vairāk laika sarunām.", "author": None},
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        **_SIGNED,
+        "here": "/surveys/x",
+        "scales": {},
+        "results": {
+            "slug": "x",
+            "title": "Tagasiside",
+            "anonymous": True,
+            "sent": 0,
+            "finished": 0,
+            "responses": 0,
+            "rate": None,
+            "questions": [],
+        },
+    },
+]

@@ -464,3 +464,41 @@ async def test_taking_the_coordinator_role_away_in_the_console_ends_their_sessio
         saved = await sandra.post(f"{base(scene)}/contacts/{ilze.id}/edit", data=row)
         assert saved.status_code == 303
         assert (await other.get(f"{base(scene)}/")).status_code == 303
+
+
+async def test_survey_results_show_rates_bars_and_labels_in_the_console_language(
+    scene: Scene,
+) -> None:
+    from bot.db.models import SurveyRecipient
+    from bot.services.surveys import answering
+    from bot.services.surveys import registry as survey_registry
+    from bot.services.surveys.files import read_survey_file
+    from tests.conftest import DATA
+
+    async with scene.database.session_scope() as session:
+        spec = read_survey_file(DATA / "surveys" / "visit-feedback.yaml")
+        loaded = await survey_registry.load_survey(session, spec)
+        kadri = await registry.find(session, "kadri.tamm@valga.example")
+        assert kadri is not None
+        recipient = SurveyRecipient(survey_id=loaded.survey_id, contact_id=kadri.id)
+        session.add(recipient)
+        await session.flush()
+        answers = {
+            "useful": "4",
+            "best_part": "people",
+            "topics": ["education"],
+            "need_mediator": "yes",
+        }
+        state, _ = await answering.submit_form(
+            session, recipient, answers, now=scene.clock.now(), secret="s"
+        )
+        assert state == "saved", state
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        listed = await client.get(f"{base(scene)}/surveys")
+        assert "Atgriezeniskā saite par vizīti" in listed.text and "1 / 1" in listed.text
+        shown = await client.get(f"{base(scene)}/surveys/visit-feedback")
+        assert "Vidējais vērtējums: <strong>4</strong> no 5" in shown.text
+        assert "Tikšanās ar romu ģimenēm un jauniešiem" in shown.text  # the option's label
+        answers_file = await client.get(f"{base(scene)}/surveys/visit-feedback/answers.xlsx")
+        assert answers_file.content[:2] == b"PK"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import auth, contacts, event_form, events, overview, reports
+from bot.web.console import auth, contacts, event_form, events, overview, reports, surveys
 
 ROUTES: list[BaseRoute] = [
     Route("/", overview.home, methods=["GET"]),
@@ -22,6 +22,9 @@ ROUTES: list[BaseRoute] = [
     Route("/contacts/{id:int}/edit", contacts.form_page, methods=["GET"]),
     Route("/contacts/{id:int}/edit", contacts.save, methods=["POST"]),
     Route("/contacts/{id:int}/erase", contacts.erase, methods=["GET", "POST"]),
+    Route("/surveys", surveys.surveys_page, methods=["GET"]),
+    Route("/surveys/{key}", surveys.results_page, methods=["GET"]),
+    Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
     Route("/reports", reports.reports_page, methods=["GET"]),
     Route("/reports/funding.html", reports.report_html, methods=["GET"]),
     Route("/reports/funding.xlsx", reports.report_xlsx, methods=["GET"]),
