@@ -598,3 +598,56 @@ SAMPLES["console/survey"] = [
         },
     },
 ]
+
+_STATUSES = [
+    ("not_started", "Nav uzsākts"),
+    ("in_progress", "Tiek īstenots"),
+    ("done", "Izpildīts"),
+    ("dropped", "Atmests"),
+]
+_REC = {
+    "slug": "valga-2020-mediators",
+    "text": {
+        "lv": "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
+        "et": "Korraldada Valga ja Läti romade mediaatorite kogemuste vahetus.",
+        "en": "Arrange an exchange of experience between Roma mediators in Valga and Latvia.",
+    },
+    "area": "mediation",
+    "due_on": VALGA["starts_at"].date(),
+    "status": "in_progress",
+}
+SAMPLES["console/recommendations"] = [
+    {
+        **_SIGNED,
+        "here": "/recommendations",
+        "statuses": _STATUSES,
+        "areas": ["education", "social", "employment", "culture", "mediation", "cooperation"],
+        "chosen": {"status": "in_progress", "area": "", "overdue": True},
+        "saved": saved,
+        "rows": [
+            {
+                "rec": _REC,
+                "owners": [{"name": "Kadri Tamm"}, {"name": "Ilze Kalniņa"}],
+                "overdue": True,
+                "latest_comment": "Tikšanās Valgā norunāta martā.",
+            },
+            {
+                "rec": {**_REC, "slug": "x", "due_on": None, "area": "education", "status": "done"},
+                "owners": [],
+                "overdue": False,
+                "latest_comment": None,
+            },
+        ],
+    }
+    for saved in ("recorded", "too_long", "missing")
+] + [
+    {
+        **_SIGNED,
+        "here": "/recommendations",
+        "statuses": _STATUSES,
+        "areas": ["education"],
+        "chosen": {"status": "", "area": "", "overdue": False},
+        "saved": None,
+        "rows": [],
+    }
+]

@@ -502,3 +502,40 @@ async def test_survey_results_show_rates_bars_and_labels_in_the_console_language
         assert "Tikšanās ar romu ģimenēm un jauniešiem" in shown.text  # the option's label
         answers_file = await client.get(f"{base(scene)}/surveys/visit-feedback/answers.xlsx")
         assert answers_file.content[:2] == b"PK"
+
+
+async def test_the_recommendations_board_filters_and_sets_a_status_with_a_comment(
+    scene: Scene,
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.db.models import Recommendation
+    from bot.services.recommendations import registry as recs
+    from bot.services.recommendations.files import read_rec_file
+    from tests.conftest import DATA
+
+    async with scene.database.session_scope() as session:
+        spec = read_rec_file(DATA / "recommendations" / "valga-2020.yaml")
+        await recs.load_recs(session, spec, now=scene.clock.now(), zone=ZoneInfo("Europe/Riga"))
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        board = await client.get(f"{base(scene)}/recommendations")
+        assert "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu." in board.text
+        only = await client.get(f"{base(scene)}/recommendations", params={"area": "education"})
+        assert "romu mediatoru pieredzes apmaiņu" not in only.text
+        saved = await client.post(
+            f"{base(scene)}/recommendations/valga-2020-mediators/status",
+            data={"csrf": csrf_of(board), "status": "in_progress", "comment": "Norunāts martā."},
+        )
+        assert "saved=recorded" in saved.headers["location"]
+        assert "Norunāts martā." in (await client.get(f"{base(scene)}/recommendations")).text
+    async with scene.database.session_scope() as session:
+        rec = await session.scalar(
+            select(Recommendation).where(Recommendation.slug == "valga-2020-mediators")
+        )
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "set_status"))
+    assert rec is not None and rec.status == "in_progress"
+    assert entry is not None and entry.after == {
+        "status": "in_progress",
+        "comment": "Norunāts martā.",
+    }

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import auth, contacts, event_form, events, overview, reports, surveys
+from bot.web.console import (
+    auth,
+    contacts,
+    event_form,
+    events,
+    overview,
+    recommendations,
+    reports,
+    surveys,
+)
 
 ROUTES: list[BaseRoute] = [
     Route("/", overview.home, methods=["GET"]),
@@ -25,6 +34,8 @@ ROUTES: list[BaseRoute] = [
     Route("/surveys", surveys.surveys_page, methods=["GET"]),
     Route("/surveys/{key}", surveys.results_page, methods=["GET"]),
     Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
+    Route("/recommendations", recommendations.board, methods=["GET"]),
+    Route("/recommendations/{key}/status", recommendations.set_status, methods=["POST"]),
     Route("/reports", reports.reports_page, methods=["GET"]),
     Route("/reports/funding.html", reports.report_html, methods=["GET"]),
     Route("/reports/funding.xlsx", reports.report_xlsx, methods=["GET"]),
