@@ -651,3 +651,64 @@ SAMPLES["console/recommendations"] = [
         "rows": [],
     }
 ]
+
+_AUDIENCES = [
+    ("all", "Visiem"),
+    ("role:mediator", "Romu mediatori"),
+    ("event:1", VALGA["title"]["lv"]),
+]
+SAMPLES["console/broadcast"] = [
+    {
+        **_SIGNED,
+        "here": "/broadcast",
+        "audiences": _AUDIENCES,
+        "chosen": "all",
+        "text": "",
+        "errors": [],
+    },
+    {
+        **_SIGNED,
+        "here": "/broadcast",
+        "audiences": _AUDIENCES,
+        "chosen": "role:mediator",
+        "text": "Tikšanās Valgā sāksies 10:00.",
+        "errors": ["empty", "too_long", "audience"],
+        "limit": 3500,
+    },
+]
+SAMPLES["console/broadcast_preview"] = [
+    {
+        **_SIGNED,
+        "here": "/broadcast",
+        "text": "Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas.",
+        "choice": "event:1",
+        "audience": VALGA["title"]["lv"],
+        "language_names": [("lv", "latviešu"), ("et", "igauņu"), ("en", "angļu")],
+        "preview": {
+            "total": total,
+            "counts": Counter({("telegram", "lv"): total, ("email", "et"): 0}),
+            "unreachable": [["Jānis Bērziņš", "no email address"]],
+        },
+    }
+    for total in (0, 1, 11, 21)
+]
+SAMPLES["console/broadcast_progress"] = [
+    {
+        **_SIGNED,
+        "here": "/broadcast",
+        "sent": sent,
+        "pending": pending,
+        "total": 21,
+        "failures": [
+            {
+                "name": "Ilze Kalniņa",
+                "reason": {
+                    "lv": "tērzēšanas robots ir bloķēts",
+                    "et": "on vestlusroboti blokeerinud",
+                    "en": "has blocked the bot",
+                },
+            }
+        ],
+    }
+    for sent, pending in ((3, 17), (20, 0))
+]

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from bot.db.models import AuditEntry, ConsoleSession, Contact, Event, Invitation, OutboxMessage
 from bot.sandbox.mail_server import MailServer
 from bot.services.contacts import registry
+from tests.test_onboarding import ilze
 from tests.test_rsvp import Scene, scene  # noqa: F401  (the fixture)
 
 COORDINATOR = "sandra.jansone@km.example"
@@ -539,3 +540,35 @@ async def test_the_recommendations_board_filters_and_sets_a_status_with_a_commen
         "status": "in_progress",
         "comment": "Norunāts martā.",
     }
+
+
+async def test_a_broadcast_is_previewed_with_counts_then_sent_and_followed(scene: Scene) -> None:
+    expert = ilze(scene.emulator)
+    await scene.joined(expert, "ilze.kalnina@jelgava.example")
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(f"{base(scene)}/broadcast")
+        token = csrf_of(page)
+        empty = await client.post(
+            f"{base(scene)}/broadcast/preview", data={"csrf": token, "audience": "all", "text": ""}
+        )
+        assert empty.status_code == 422 and "Vispirms uzrakstiet ziņu" in empty.text
+        text = "Tikšanās Valgā sāksies 10:00 & pēc tam pusdienas."
+        shown = await client.post(
+            f"{base(scene)}/broadcast/preview",
+            data={"csrf": token, "audience": "country:EE", "text": text},
+        )
+        assert shown.status_code == 200 and "Pārbaudiet pirms nosūtīšanas" in shown.text
+        assert "Igaunija" in shown.text
+        async with scene.database.session_scope() as session:
+            assert list(await session.scalars(select(OutboxMessage.kind))) == ["console_signin"]
+        sent = await client.post(
+            f"{base(scene)}/broadcast/send",
+            data={"csrf": token, "audience": "role:regional_expert", "text": text},
+        )
+        assert sent.status_code == 303
+        scene.service_wake()
+        got = await expert.wait_for_message(lambda m: "pusdienas" in (m.text or ""))
+        assert got.text and text in got.text
+        follow = await client.get(f"{base(scene)}{sent.headers['location'].split('/console')[1]}")
+        assert follow.status_code == 200 and "Nosūtītas:" in follow.text

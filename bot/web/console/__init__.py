@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.web.console import (
     auth,
+    broadcast,
     contacts,
     event_form,
     events,
@@ -36,6 +37,10 @@ ROUTES: list[BaseRoute] = [
     Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
     Route("/recommendations", recommendations.board, methods=["GET"]),
     Route("/recommendations/{key}/status", recommendations.set_status, methods=["POST"]),
+    Route("/broadcast", broadcast.compose, methods=["GET"]),
+    Route("/broadcast/preview", broadcast.preview, methods=["POST"]),
+    Route("/broadcast/send", broadcast.send, methods=["POST"]),
+    Route("/broadcast/{key}", broadcast.progress, methods=["GET"]),
     Route("/reports", reports.reports_page, methods=["GET"]),
     Route("/reports/funding.html", reports.report_html, methods=["GET"]),
     Route("/reports/funding.xlsx", reports.report_xlsx, methods=["GET"]),
