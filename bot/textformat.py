@@ -14,7 +14,7 @@ from functools import cache
 
 from babel import Locale
 from babel import dates as babel_dates
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 # English is shown the British way: "4 February 2027" and 24-hour times.
 BABEL_LOCALES = {"lv": "lv", "et": "et", "en": "en_GB"}
@@ -132,6 +132,17 @@ def format_plural(
     form = none if n == 0 and none is not None else forms.get(category, other)
     number = format_decimal(n, locale=babel_locale(language))
     return form.replace("{n}", number) if "{n}" in form else f"{number} {form}"
+
+
+def format_number(value: float, language: str, digits: int = 1) -> str:
+    """Format a number with the language's decimal sign: lv/et "4,3", en "4.3"."""
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(value, pattern, locale=babel_locale(language))
+
+
+def format_share(share: float, language: str) -> str:
+    """Format a share of 0..1 as a whole percentage the language's way: lv "45%", et "45%"."""
+    return format_percent(share, locale=babel_locale(language))
 
 
 def pick_language(texts: Mapping[str, str] | str, language: str) -> str:

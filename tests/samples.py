@@ -1030,9 +1030,12 @@ for _page, _sets in {
         {"title": "—", "groups": [{"label": "—", "names": ["Kadri Tamm", "Ilze Kalniņa"]}]},
         {"title": "—", "groups": []},
     ],
-    "coord_results": [{"title": "—", "finished": 3, "sent": 21, "lines": ["— 4.5"]}],
+    "coord_results": [{"title": "—", "finished": 3, "sent": 21, "lines": ["—"]}],
     "coord_recs": [
-        {"overdue": ["valga-2020-delegate (2027-01-31)"], "updates": ["valga-2020-mediators: —"]},
+        {
+            "overdue": [{"title": "—", "due_on": date(2027, 1, 31)}],
+            "updates": ["valga-2020-mediators: —"],
+        },
         {"overdue": [], "updates": []},
     ],
     "coord_stats": [

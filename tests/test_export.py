@@ -444,7 +444,7 @@ def test_anonymous_survey_sheet_has_no_names(network: Cli, tmp_path: Path) -> No
         "Aija Bērziņa",
         "Dace Krūmiņa",
     ]
-    assert named[0]["topics"] == "education, social"
+    assert named[0]["topics"] == "Izglītība, Sociālais atbalsts"  # labels, not option ids
     assert named[1]["next_time"] == "'=Tikties Latgalē"
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from bot.rendering import LANGUAGES, MissingTemplateError
 from tests import samples
-from tests.language import checks, grammar, hunspell, lists, templates
+from tests.language import checks, grammar, hunspell, lists, literals, templates
 from tests.language.hunspell import DICTIONARIES, Speller
 from tests.language.templates import MissingSamples, Rendering, Unit
 
@@ -272,6 +272,39 @@ def test_glossary_data_matches_the_shared_glossary() -> None:
             shared[cells[0]] = [re.sub(r"\s*\*\(check\)\*", "", cell) for cell in cells[1:]]
     ours = {concept: list(term.words.values()) for concept, term in lists.glossary().items()}
     assert ours == shared
+
+
+# --- Words in Python ------------------------------------------------------------------------
+
+
+def test_python_shows_people_no_latvian_or_estonian_words_of_its_own() -> None:
+    found = list(literals.literals(templates.ROOT))
+    hunspell.require()
+    spell = Speller()
+    spell.learn(literals.words(found))
+    no_problems(literals.local_words(found, spell))
+
+
+def test_the_python_scan_finds_words_in_literals_but_not_in_logs_or_docstrings(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "bot"
+    package.mkdir()
+    (package / "handlers.py").write_text(
+        '"""Kanāli un e-pasts: a docstring may name them."""\n'
+        "import logging\n"
+        'CHANNEL_NAMES = {"telegram": "Telegram", "email": "e-pasts"}\n'
+        'logging.getLogger(__name__).info("nosūtīts e-pasts")\n'
+        "def f() -> str:\n"
+        '    raise ValueError("kļūda")\n',
+        "utf-8",
+    )
+    found = list(literals.literals(tmp_path))
+    hunspell.require()
+    spell = Speller()
+    spell.learn(literals.words(found))
+    problems = literals.local_words(found, spell)
+    assert len(problems) == 1 and "bot/handlers.py:3: 'e-pasts'" in problems[0], problems
 
 
 # --- Delivery problems: the digest's and the broadcast summary's samples are real errors ------

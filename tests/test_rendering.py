@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 import pytest
 
+from bot import textformat
 from bot.rendering import VARIANTS, MissingTemplateError, Renderer
 from tests.samples import sample_values
 
@@ -402,3 +403,14 @@ def test_telegram_link_email_says_until_when_the_link_works() -> None:
     assert "Saites derīguma termiņš: 2027. gada 4. februāris" in rendered.text
     assert values["link"] in rendered.text
     assert f'href="{values["link"]}"' in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("language", "mean", "share"),
+    [("lv", "4,3", "67%"), ("et", "4,3", "67%"), ("en", "4.3", "67%")],
+)
+def test_survey_means_and_shares_use_the_languages_decimal_sign(
+    language: str, mean: str, share: str
+) -> None:
+    assert textformat.format_number(13 / 3, language) == mean
+    assert textformat.format_share(2 / 3, language) == share

@@ -230,8 +230,8 @@ def test_anonymous_export_has_no_name_or_email_columns(valga: Cli) -> None:
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [
         ["response", "finished (Europe/Riga)", "overall", "again_next_year", "comment"],
-        ["1", "2027-07-01 12:00", "4", "yes", "Väga hea kohtumine"],
-        ["2", "2027-07-01 12:01", "2", "no", ""],
+        ["1", "2027-07-01 12:00", "4", "Jā", "Väga hea kohtumine"],  # labels, not option ids
+        ["2", "2027-07-01 12:01", "2", "Nē", ""],
     ]
     for name, email, _ in VALGA_PEOPLE:
         assert name not in text and email not in text
@@ -264,9 +264,9 @@ def test_csv_export_has_a_bom_diacritics_and_one_row_per_finished_response(visit
             "Līga Bērziņa",
             "liga.berzina@talsi.lv",
             "5",
-            "places",
-            "education, social",
-            "yes",
+            "Iestāžu apmeklējumi",
+            "Izglītība, Sociālais atbalsts",
+            "Jā",
             "Vairāk laika diskusijām ar ģimenēm",
         ],
         [
@@ -275,12 +275,22 @@ def test_csv_export_has_a_bom_diacritics_and_one_row_per_finished_response(visit
             "Kārlis Ēcis",
             "karlis.ecis@sabile.lv",
             "4",
-            "people",
-            "social",
-            "no",
+            "Tikšanās ar romu ģimenēm un jauniešiem",
+            "Sociālais atbalsts",
+            "Nē",
             "'=Tikties Latgalē",  # neutralised: a spreadsheet would run it as a formula
         ],
-        ["3", "2027-07-01 12:02", "Mari Tamm", "mari.tamm@valga.ee", "5", "places", "", "yes", ""],
+        [
+            "3",
+            "2027-07-01 12:02",
+            "Mari Tamm",
+            "mari.tamm@valga.ee",
+            "5",
+            "Iestāžu apmeklējumi",
+            "",
+            "Jā",
+            "",
+        ],
     ]
 
 
@@ -298,8 +308,8 @@ def test_xlsx_export_is_readable_with_numbers_kept_as_numbers(visit: Cli) -> Non
         "Līga Bērziņa",
         "liga.berzina@talsi.lv",
         5,
-        "places",
-        "education, social",
-        "yes",
+        "Iestāžu apmeklējumi",
+        "Izglītība, Sociālais atbalsts",
+        "Jā",
         "Vairāk laika diskusijām ar ģimenēm",
     )

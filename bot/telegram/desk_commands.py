@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from bot.services.reporting import exports
 from bot.services.surveys.registry import find_survey, results
 from bot.telegram.context import Deps, deps
 from bot.telegram.self_handlers import help_
-from bot.textformat import pick_language
+from bot.textformat import format_number, format_share, pick_language
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ANSWERS = ("accepted", "waitlisted", "not_sure", "declined", "invited", "attended", "no_show")
@@ -126,9 +126,10 @@ async def survey_results(d: Deps, session: Any, language: str, args: list[str]) 
     lines = []
     for q in found.questions:
         if q.mean is not None:
-            lines.append(f"{q.text} {q.mean:.1f}")
+            lines.append(f"{q.text} {format_number(q.mean, language)}")
         elif q.shares:
-            lines.append(q.text + " " + ", ".join(f"{s.label} {s.share:.0%}" for s in q.shares))
+            shares = (f"{s.label} {format_share(s.share, language)}" for s in q.shares)
+            lines.append(q.text + " " + ", ".join(shares))
         elif q.texts:
             lines.append(f"{q.text} ({len(q.texts)})")
     return d.texts.render(
@@ -165,7 +166,7 @@ async def recs(d: Deps, session: Any, language: str, args: list[str]) -> str:
     return d.texts.render(
         "coord_recs",
         language,
-        overdue=[f"{_rec_title(r, language)} ({_day(r.due_on)})" for r in overdue],
+        overdue=[{"title": _rec_title(r, language), "due_on": r.due_on} for r in overdue],
         updates=updates,
     )
 
@@ -178,10 +179,6 @@ def _short(text: str, limit: int = SHORT) -> str:
 def _rec_title(rec: Recommendation, language: str) -> str:
     """The recommendation's own words, shortened, rather than its file key."""
     return _short(pick_language(rec.text, language)) if rec.text else rec.slug
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 @coordinators_only
@@ -222,7 +219,11 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with d.database.session_scope() as session:
         coordinator = await onboarding.is_coordinator(session, message.chat_id)
         sheets = (
-            await exports.collect(session, exports.Scope(zone=d.texts.zone)) if coordinator else []
+            await exports.collect(
+                session, exports.Scope(zone=d.texts.zone, language=coordinator.language)
+            )
+            if coordinator
+            else []
         )
     if coordinator is None:
         await help_(update, context)

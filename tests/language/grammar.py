@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import difflib
 import re
@@ -98,13 +97,15 @@ def int_paths(values: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, 
             yield from int_paths(value, (*prefix, index))
 
 
-def _with(values: Mapping[str, Any], path: tuple[Any, ...], n: int) -> Any:
-    changed: Any = copy.deepcopy(dict(values))
-    place = changed
-    for part in path[:-1]:
-        place = place[part]
-    place[path[-1]] = n
-    return changed
+def _with(values: Any, path: tuple[Any, ...], n: int) -> Any:
+    """Return a copy of the values with the number at `path` set to n (tuples stay tuples)."""
+    if not path:
+        return n
+    head, rest = path[0], path[1:]
+    if isinstance(values, Mapping):
+        return {**values, head: _with(values[head], rest, n)}
+    items = [_with(v, rest, n) if i == head else v for i, v in enumerate(values)]
+    return tuple(items) if isinstance(values, tuple) else items
 
 
 def _tokens(rendered: str, markup: str) -> list[str]:

@@ -38,7 +38,7 @@ from bot.db.models import (
 )
 from bot.db.vocab import LANGUAGES
 from bot.services.reporting.tables import write_csv, write_xlsx
-from bot.services.surveys.files import CHOICE_TYPES
+from bot.services.surveys.registry import answer_cell
 from bot.textformat import pick_language
 
 CONTACT_FIELDS = (
@@ -55,6 +55,7 @@ class Scope:
     start: date | None = None
     end: date | None = None
     event_id: int | None = None
+    language: str = "lv"  # the coordinator's: survey answers read as their option labels
 
     def within(self, column: Any) -> list[Any]:
         """SQL conditions keeping a time column inside the period (none without one)."""
@@ -312,7 +313,7 @@ class _Builder:
                 contact = response.contact_id
                 row += [contact, self.names.get(contact) if contact is not None else None]
             given = {a.question_id: a.value.get("value") for a in response.answers}
-            row += [_answer(q, given.get(q.id)) for q in survey.questions]
+            row += [_answer(q, given.get(q.id), self.scope.language) for q in survey.questions]
             rows.append(row)
         return Sheet(name, header, rows)
 
@@ -427,14 +428,10 @@ def _sheet_name(survey: Survey, taken: set[str]) -> str:
     return name
 
 
-def _answer(question: Question, value: Any) -> Any:
+def _answer(question: Question, value: Any, language: str) -> Any:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if question.type in CHOICE_TYPES and isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return value
+    return answer_cell(question, value, language)
 
 
 def _who(update: RecommendationUpdate, names: dict[int, str]) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import Contact, Event, Question, Survey, SurveyRecipient, SurveyResponse
+from bot.rendering import label
 from bot.services.events.files import DEFAULT_TIMEZONE, Problem, format_offset, path_join
 from bot.services.events.registry import Change
 from bot.services.surveys.files import CHOICE_TYPES, QuestionSpec, SurveyFileError, SurveySpec
@@ -27,11 +28,6 @@ from bot.textformat import pick_language
 
 Outcome = Literal["new", "changed", "unchanged"]
 YES_NO = ("yes", "no")
-YES_NO_LABELS = {
-    "lv": {"yes": "Jā", "no": "Nē"},
-    "et": {"yes": "Jah", "no": "Ei"},
-    "en": {"yes": "Yes", "no": "No"},
-}
 EXPORT_ZONE = DEFAULT_TIMEZONE
 
 
@@ -462,7 +458,7 @@ def _option_id(value: Any) -> str:
 
 def _labels(question: Question, language: str) -> dict[str, str]:
     if question.type == "yes_no":
-        return dict(YES_NO_LABELS.get(language, YES_NO_LABELS["lv"]))
+        return {answer: label("buttons", answer, language) for answer in YES_NO}
     return {
         str(o["id"]): pick_language(o.get("text") or str(o["id"]), language)
         for o in question.options
@@ -472,8 +468,13 @@ def _labels(question: Question, language: str) -> dict[str, str]:
 # --- Export -------------------------------------------------------------------------------
 
 
-async def export_table(session: AsyncSession, survey: Survey) -> tuple[list[str], list[list[Any]]]:
-    """Return a header and one row per finished response; names only if not anonymous."""
+async def export_table(
+    session: AsyncSession, survey: Survey, language: str = "lv"
+) -> tuple[list[str], list[list[Any]]]:
+    """Return a header and one row per finished response; names only if not anonymous.
+
+    Chosen options read as their labels in `language`, as the coordinator sees them elsewhere.
+    """
     zone = ZoneInfo(EXPORT_ZONE)
     header = ["response", f"finished ({EXPORT_ZONE})"]
     if not survey.anonymous:
@@ -485,7 +486,7 @@ async def export_table(session: AsyncSession, survey: Survey) -> tuple[list[str]
         if not survey.anonymous:
             row += [contact.name if contact else "", (contact.email or "") if contact else ""]
         values = {a.question_id: a.value.get("value") for a in response.answers}
-        row += [_cell(q, values.get(q.id)) for q in survey.questions]
+        row += [answer_cell(q, values.get(q.id), language) for q in survey.questions]
         rows.append(row)
     return header, rows
 
@@ -494,11 +495,12 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment else ""
 
 
-def _cell(question: Question, value: Any) -> Any:
-    if value is None:
+def answer_cell(question: Question, value: Any, language: str) -> Any:
+    """Return an answer as a table shows it: chosen options by their labels in `language`."""
+    if value is None or value == "":
         return ""
-    if question.type in CHOICE_TYPES and isinstance(value, list):
-        return ", ".join(_option_id(v) for v in value)
-    if question.type == "yes_no" or isinstance(value, bool):
-        return _option_id(value)
+    if question.type in (*CHOICE_TYPES, "yes_no") or isinstance(value, bool):
+        labels = _labels(question, language)
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(_option_id(v), _option_id(v)) for v in chosen)
     return value
