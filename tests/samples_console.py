@@ -68,6 +68,26 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             **_SIGNED,
             "here": "/",
             "resent": "1",
+            "problems": [
+                {
+                    "name": "Ilze Kalniņa",
+                    "channel": "telegram",
+                    "state": "failed",
+                    "reason": {
+                        "lv": "tērzēšanas robots ir bloķēts",
+                        "et": "on vestlusroboti blokeerinud",
+                        "en": "has blocked the bot",
+                    },
+                    "outbox_id": 7,
+                },
+                {
+                    "name": "Kadri Tamm",
+                    "channel": "email",
+                    "state": "bounced",
+                    "reason": "",
+                    "outbox_id": None,
+                },
+            ],
             "overview": {
                 "events": [
                     {
@@ -119,6 +139,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             **_SIGNED,
             "here": "/",
             "resent": None,
+            "problems": [],
             "overview": {
                 "events": [],
                 "surveys": [],

@@ -572,3 +572,32 @@ async def test_a_broadcast_is_previewed_with_counts_then_sent_and_followed(scene
         assert got.text and text in got.text
         follow = await client.get(f"{base(scene)}{sent.headers['location'].split('/console')[1]}")
         assert follow.status_code == 200 and "Nosūtītas:" in follow.text
+
+
+async def test_the_overview_names_delivery_problems_in_words_and_resends_one(scene: Scene) -> None:
+    async with scene.database.session_scope() as session:
+        kadri = await registry.find(session, "kadri.tamm@valga.example")
+        assert kadri is not None
+        failed = OutboxMessage(
+            dedupe_key="test:failed",
+            contact_id=kadri.id,
+            channel="telegram",
+            kind="broadcast",
+            params={"text": "Sveiki!", "subject": ""},
+            status="failed",
+            last_error="Telegram 403: Forbidden: bot was blocked by the user",
+        )
+        session.add(failed)
+        await session.flush()
+        failed_id = failed.id
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        home = await client.get(f"{base(scene)}/")
+        assert "tērzēšanas robots ir bloķēts" in home.text and "Forbidden" not in home.text
+        again = await client.post(
+            f"{base(scene)}/resend", data={"csrf": csrf_of(home), "outbox_id": str(failed_id)}
+        )
+        assert again.headers["location"].endswith("?resent=1")
+    async with scene.database.session_scope() as session:
+        row = await session.get(OutboxMessage, failed_id)
+    assert row is not None and row.status in ("queued", "sending", "sent")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.rendering import labels
 from bot.services.console import audit
 from bot.services.console.overview import overview, resend
+from bot.services.delivery.broadcasts import problem_kind
 from bot.web.console.auth import Signed, signed_in
 from bot.web.console.render import pages, see_other
 from bot.web.pages import deps_of
@@ -18,6 +20,11 @@ async def _home(request: Request, signed: Signed) -> Response:
     today = signed.now.astimezone(pages(request).zone).date()
     async with deps.database.session_scope() as session:
         shown = await overview(session, now=signed.now, today=today)
+    reasons = labels()["delivery_problems"]
+    problems = [
+        {**vars(p), "reason": reasons[problem_kind(p.reason)] if p.state == "failed" else ""}
+        for p in shown.problems
+    ]
     return pages(request).render(
         "overview",
         signed.language,
@@ -25,6 +32,7 @@ async def _home(request: Request, signed: Signed) -> Response:
         csrf=signed.csrf,
         here="/",
         overview=shown,
+        problems=problems,
         resent=request.query_params.get("resent"),
     )
 
