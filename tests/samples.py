@@ -473,10 +473,13 @@ for _page, _sets in {
     "rsvp_closed": [{}],
     "rsvp_cancelled": [{}],
     "rsvp_not_yours": [{}],
+    "rec_not_yours": [{}],
+    "survey_not_yours": [{}],
     "web_rsvp": [
         {
             "event": VALGA,
             "answer": "—",
+            "saved": False,
             "action": "/r/abc",
             "confirm": "0f3a",
             "others": [{"url": "https://x.example/r/1", "label": "—"}],
@@ -484,9 +487,18 @@ for _page, _sets in {
         {
             "event": {**SABILE_TALSI, "venue": {"name": "Talsu Tautas nams", "address": None}},
             "answer": "—",
+            "saved": False,
             "action": "/r/abc",
             "confirm": "0f3a",
             "others": [],
+        },
+        {
+            "event": VALGA,
+            "answer": "—",
+            "saved": True,
+            "action": "/r/abc",
+            "confirm": "0f3a",
+            "others": [{"url": "https://x.example/r/1", "label": "—"}],
         },
     ],
     "web_rsvp_done": [

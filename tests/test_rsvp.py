@@ -132,14 +132,36 @@ async def test_an_email_link_shows_on_get_and_records_only_on_post(scene: Scene)
     async with httpx.AsyncClient() as client:
         shown = await client.get(accept)
         assert shown.status_code == 200 and "Osalen" in shown.text
+        assert "Kinnitamisel salvestame Teie vastuse" in shown.text  # nothing recorded yet
         assert await scene.status("kadri.tamm@valga.example") == "invited"
         confirm = re.search(r'name="confirm" value="(\w+)"', shown.text)
         assert confirm is not None
         forged = await client.post(accept, data={"confirm": "0" * 64})
         assert forged.status_code == 403
         done = await client.post(accept, data={"confirm": confirm.group(1)})
+        reopened = await client.get(accept)
     assert done.status_code == 200 and "Teie vastus on salvestatud" in done.text
     assert await scene.status("kadri.tamm@valga.example") == "accepted"
+    assert "Teie vastus on salvestatud" in reopened.text and 'name="confirm"' not in reopened.text
+
+
+async def test_an_expired_link_answers_in_the_persons_language_with_a_next_step(
+    scene: Scene,
+) -> None:
+    event = await scene.event()
+    await scene.invite(event, "kadri.tamm@valga.example")
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (message,) = await mail.wait_for(1)
+    body = message.message.get_body(("plain",))
+    assert body is not None
+    accept = LINK.findall(body.get_content())[0]
+    scene.clock.advance(timedelta(days=30))  # the event is over, and so is the link
+    async with httpx.AsyncClient() as client:
+        page = await client.get(accept, headers={"Accept-Language": "en-GB"})
+    assert page.status_code == 410
+    assert "Selle lingi kehtivusaeg on läbi" in page.text  # Kadri reads Estonian
+    assert "küsige koordinaatorilt uus link" in page.text
 
 
 async def test_a_tampered_link_is_refused_politely(scene: Scene) -> None:

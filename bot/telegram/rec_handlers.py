@@ -72,7 +72,7 @@ async def status_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     elif verdict == "closed":
         await query.answer(d.texts.render("rec_closed", language), show_alert=True)
     else:
-        await query.answer(d.texts.render("rsvp_not_yours", language), show_alert=True)
+        await query.answer(d.texts.render("rec_not_yours", language), show_alert=True)
 
 
 async def comment_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

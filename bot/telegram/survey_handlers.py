@@ -97,7 +97,7 @@ async def start_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         contact = await surveys.contact_of(session, query.message.chat.id)
         language = contact.language if contact else "en"
         if recipient is None:
-            await query.answer(d.texts.render("rsvp_not_yours", language), show_alert=True)
+            await query.answer(d.texts.render("survey_not_yours", language), show_alert=True)
             return
         state, response = await surveys.open_response(
             session, recipient, now=d.clock.now(), secret=d.secret
@@ -130,7 +130,7 @@ async def step_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             session, int(raw_id), query.message.chat.id, d.secret
         )
         if found is None:
-            await query.answer(d.texts.render("rsvp_not_yours", language), show_alert=True)
+            await query.answer(d.texts.render("survey_not_yours", language), show_alert=True)
             return
         response, recipient = found
         if recipient.closes_at is not None and now >= recipient.closes_at:

@@ -16,13 +16,32 @@ from bot.db.models import Contact, Invitation
 from bot.rendering import LANGUAGES, label
 from bot.services.delivery.signed_links import LinkError
 from bot.services.events import invitations
-from bot.services.events.invitation_messages import event_values, load_event, read_rsvp, rsvp_links
+from bot.services.events.invitation_messages import (
+    RSVP_PURPOSE,
+    event_values,
+    load_event,
+    read_rsvp,
+    rsvp_links,
+)
 from bot.web.pages import confirm_code, deps_of, pages_of
 
 
 def language_of(request: Request) -> str:
     accepted = request.headers.get("accept-language", "")[:2].lower()
     return accepted if accepted in LANGUAGES else "lv"
+
+
+async def _language_behind(request: Request, token: str) -> str:
+    """The language of the person a link was made for, even once it expired; else the browser's."""
+    deps = deps_of(request)
+    try:
+        payload = deps.links.read(RSVP_PURPOSE, token, max_age_seconds=400 * 24 * 3600)
+        invitation_id = int(payload["i"])
+    except (LinkError, KeyError, TypeError, ValueError):
+        return language_of(request)
+    async with deps.database.session_scope() as session:
+        found = await _invitation(session, invitation_id)
+    return found[1].language if found is not None else language_of(request)
 
 
 async def show(request: Request) -> Response:
@@ -32,7 +51,8 @@ async def show(request: Request) -> Response:
     try:
         invitation_id, code = read_rsvp(deps.links, token, deps.clock.now())
     except LinkError as error:
-        return pages.render("problem", language_of(request), 410, reason=error.reason)
+        language = await _language_behind(request, token)
+        return pages.render("problem", language, 410, reason=error.reason)
     async with deps.database.session_scope() as session:
         found = await _invitation(session, invitation_id)
         if found is None:
@@ -55,6 +75,9 @@ async def show(request: Request) -> Response:
         language,
         event=event_values(event),
         answer=label("answers", invitations.ANSWERS[code], language),
+        # Reopened after confirming: the page says the answer is saved, not what it will be.
+        saved=invitation.status == invitations.ANSWERS[code]
+        or (code == "yes" and invitation.status == "waitlisted"),
         action=str(request.url.path),
         confirm=confirm_code(deps.links, token),
         others=others,
@@ -69,7 +92,8 @@ async def record(request: Request) -> Response:
     try:
         invitation_id, code = read_rsvp(deps.links, token, deps.clock.now())
     except LinkError as error:
-        return pages.render("problem", language_of(request), 410, reason=error.reason)
+        language = await _language_behind(request, token)
+        return pages.render("problem", language, 410, reason=error.reason)
     if not hmac.compare_digest(str(form.get("confirm", "")), confirm_code(deps.links, token)):
         return pages.render("problem", language_of(request), 403, reason="invalid")
     async with deps.database.session_scope() as session:
