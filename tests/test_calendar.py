@@ -74,6 +74,16 @@ def test_the_description_carries_the_agenda_grouped_by_day(cli: Cli) -> None:
     assert description.index("Thursday, 1 July 2027") > description.index("Sabile House")
 
 
+@pytest.mark.parametrize("language", ["lv", "et"])
+def test_the_description_leaves_out_the_agenda_methods_written_in_english(
+    cli: Cli, language: str
+) -> None:
+    event = loaded(cli, VALGA, "valga-2027")
+    assert {item.method for item in event.agenda} >= {"tour de table", "group work"}
+    description = str(parse(request(event, language)).events[0]["DESCRIPTION"])
+    assert "tour de table" not in description and "group work" not in description
+
+
 def test_the_uid_stays_while_the_sequence_rises_after_a_time_change(
     cli: Cli, tmp_path: Path
 ) -> None:

@@ -101,7 +101,8 @@ def describe(event: Event, language: str) -> str:
             times = "–".join(
                 format_time(t, language, zone) for t in (item.starts, item.ends) if t is not None
             )
-            details = " · ".join(p for p in (item.place, item.method, item.presenter) if p)
+            # The method is free text in one language (often English): the email leaves it out too.
+            details = " · ".join(p for p in (item.place, item.presenter) if p)
             line = f"{times} {pick_language(item.title, language)}".strip()
             lines.append(f"{line} ({details})" if details else line)
         parts.append("\n".join(lines))
