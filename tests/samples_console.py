@@ -402,6 +402,8 @@ SAMPLES["console/contacts"] = [
         **_SIGNED,
         "here": "/contacts",
         "query": "role=mediator",
+        "imported": "11",
+        "changed": "2",
         "chosen": {
             "q": "Valga",
             "role": "mediator",
@@ -432,6 +434,8 @@ SAMPLES["console/contacts"] = [
         "here": "/contacts",
         "query": "",
         "chosen": {"q": "", "role": "", "country": "", "language": "", "municipality": ""},
+        "imported": None,
+        "changed": None,
         "roles": _ROLES,
         "countries": [("LV", "Latvija")],
         "languages_of": _LANGUAGE_NAMES,
@@ -732,4 +736,42 @@ SAMPLES["console/broadcast_progress"] = [
         ],
     }
     for sent, pending in ((3, 17), (20, 0))
+]
+
+SAMPLES["console/contacts_import"] = [
+    {
+        **_SIGNED,
+        "here": "/contacts",
+        "problem": problem,
+        "detail": "contacts.csv line 1: the header lacks name",
+    }
+    for problem in (None, "no_file", "kind", "unreadable")
+]
+SAMPLES["console/contacts_import_preview"] = [
+    {
+        **_SIGNED,
+        "here": "/contacts",
+        "filename": "kontakti-2027.csv",
+        "upload": "abc.csv",
+        "new": 21,
+        "updated": 1,
+        "unchanged": 0,
+        "problems": [{"line": 4, "column": "email", "reason": "not an email address: ilze@"}],
+        "more": more,
+        "bad_lines": 3,
+    }
+    for more in (0, 1, 11)
+] + [
+    {
+        **_SIGNED,
+        "here": "/contacts",
+        "filename": "kontakti.xlsx",
+        "upload": "abc.xlsx",
+        "new": 2,
+        "updated": 0,
+        "unchanged": 5,
+        "problems": [],
+        "more": 0,
+        "bad_lines": 0,
+    }
 ]

@@ -601,3 +601,41 @@ async def test_the_overview_names_delivery_problems_in_words_and_resends_one(sce
     async with scene.database.session_scope() as session:
         row = await session.get(OutboxMessage, failed_id)
     assert row is not None and row.status in ("queued", "sending", "sent")
+
+
+async def test_a_contacts_file_is_checked_before_anything_is_imported(scene: Scene) -> None:
+    header = "name,email,role,organization,municipality,country,language\n"
+    good = "Olga Petrova,olga.petrova@daugavpils.example,mediator,Ezerzeme,Daugavpils,LV,lv\n"
+    bad = "Pēteris Bez Adreses,peteris@,regional_expert,,Rēzekne,LV,lv\n"
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(f"{base(scene)}/contacts/import")
+        token = csrf_of(page)
+        upload = {"file": ("kontakti.csv", (header + good + bad).encode("utf-8"), "text/csv")}
+        checked = await client.post(
+            f"{base(scene)}/contacts/import/preview", data={"csrf": token}, files=upload
+        )
+        assert checked.status_code == 200 and "Rindas ar kļūdām: 1" in checked.text
+        assert "peteris@" in checked.text and "Ielādēt tikai pareizās rindas" in checked.text
+        kept = re.search(r'name="upload" value="([\w\-.]+)"', checked.text)
+        assert kept is not None
+        everything = await client.post(
+            f"{base(scene)}/contacts/import/apply",
+            data={"csrf": token, "upload": kept.group(1), "mode": "all"},
+        )
+        assert everything.headers["location"].endswith("/contacts/import")  # refused
+        async with scene.database.session_scope() as session:
+            assert await registry.find(session, "olga.petrova@daugavpils.example") is None
+        valid = await client.post(
+            f"{base(scene)}/contacts/import/apply",
+            data={"csrf": token, "upload": kept.group(1), "mode": "valid"},
+        )
+        assert valid.headers["location"].endswith("/contacts?imported=1&changed=0")
+        wrong_kind = await client.post(
+            f"{base(scene)}/contacts/import/preview",
+            data={"csrf": token},
+            files={"file": ("kontakti.pdf", b"%PDF", "application/pdf")},
+        )
+        assert wrong_kind.status_code == 422
+    async with scene.database.session_scope() as session:
+        assert await registry.find(session, "olga.petrova@daugavpils.example") is not None

@@ -63,6 +63,8 @@ async def _list(request: Request, signed: Signed) -> Response:
         people=people,
         query=str(request.url.query),
         chosen={name: request.query_params.get(name, "") for name in (*FILTERS, "q")},
+        imported=request.query_params.get("imported"),
+        changed=request.query_params.get("changed"),
         roles=[(r, label("roles", r, signed.language)) for r in ROLES],
         countries=[
             ("LV", label("countries", "LV", signed.language)),
