@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.db.models import Invitation, OutboxMessage
+from bot.db.models import Contact, Invitation, OutboxMessage
 from bot.db.session import Database
 from tests.conftest import DATA, Cli, in_thread
 
@@ -99,7 +99,7 @@ def test_attendance_marks_who_came_and_who_did_not(cli: Cli, tmp_path: Path) -> 
     sheet = tmp_path / "sign-in.csv"
     sheet.write_text("name;email\nKadri Tamm;kadri.tamm@valga.example\n", encoding="utf-8-sig")
     result = cli("events", "attendance", "valga-2027", "--csv", str(sheet))
-    assert "valga-2027: 1 present, 1 marked as not present." in result.output
+    assert "valga-2027: 1 present, 0 walk-in(s), 1 marked as not present." in result.output
     refused = cli("events", "attendance", "valga-2027", "--present", "nobody@x.example")
     assert refused.exit_code == 1 and "nobody@x.example" in refused.output
 
@@ -112,3 +112,50 @@ def test_attendance_marks_who_came_and_who_did_not(cli: Cli, tmp_path: Path) -> 
             await database.dispose()
 
     assert in_thread(statuses) == ["attended", "no_show"]
+
+
+def test_walk_ins_are_recorded_from_the_sign_in_sheet_and_new_names_become_guests(
+    cli: Cli, tmp_path: Path
+) -> None:
+    prepared(cli)("events", "invite", "valga-2027")
+    sheet = tmp_path / "sign-in.csv"
+    sheet.write_text(
+        "name;email;organization\n"
+        "Kadri Tamm;kadri.tamm@valga.example;\n"
+        ";ilze.kalnina@jelgava.example;\n"  # registered, not invited: a walk-in
+        "Olga Petrova;;Biedrība Ezerzeme\n"  # nobody knows her yet: a new guest
+        "Jānis Jaunais;janis.jaunais@daugavpils.example;\n",  # new guest with an address
+        encoding="utf-8-sig",
+    )
+    result = cli("events", "attendance", "valga-2027", "--csv", str(sheet))
+    assert result.exit_code == 0, result.output
+    assert "1 present, 3 walk-in(s)" in result.output
+
+    async def people() -> dict[str, tuple[str, str, str | None]]:
+        database = Database(cli.url)
+        try:
+            async with database.session_scope() as session:
+                rows = await session.execute(
+                    select(Contact.name, Contact.role, Invitation.status, Contact.email).join(
+                        Invitation, Invitation.contact_id == Contact.id
+                    )
+                )
+                return {name: (role, status, email) for name, role, status, email in rows.all()}
+        finally:
+            await database.dispose()
+
+    found = in_thread(people)
+    assert found["Ilze Kalniņa"][1] == "attended"
+    assert found["Olga Petrova"] == ("guest", "attended", None)
+    assert found["Jānis Jaunais"] == ("guest", "attended", "janis.jaunais@daugavpils.example")
+
+
+def test_an_attendance_error_lists_twenty_addresses_and_counts_the_rest(cli: Cli) -> None:
+    prepared(cli)("events", "invite", "valga-2027")
+    wrong = [f"nobody{n}@x.example" for n in range(45)]
+    refused = cli("events", "attendance", "valga-2027", *(f"--present={a}" for a in wrong))
+    assert refused.exit_code == 1
+    assert "45 address(es) belong to nobody" in refused.output
+    assert refused.output.count("@x.example") == 20
+    assert "and 25 more" in refused.output
+    assert counts(cli.url)[0] == 2

@@ -18,6 +18,7 @@ from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
 from bot.services.contacts.audience import Audience
 from bot.services.events import invitations, registry, reminders
+from bot.services.events.attendance import SheetPerson, SheetReport, record_sheet
 from bot.services.events.files import EventFileError, EventSpec, format_offset, read_event_file
 from bot.services.reporting.tables import write_table
 from bot.textformat import pick_language
@@ -40,6 +41,9 @@ _language = click.option(
     show_default=True,
     help="Show titles in this language (falls back to Latvian).",
 )
+
+
+SHOWN = 20  # addresses an error lists one by one; the rest are counted
 
 
 @click.group()
@@ -329,55 +333,65 @@ def rsvps(state: State, key: str, file: Path | None) -> None:
     "--csv",
     "sheet",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A sign-in sheet: a CSV with an email column.",
+    help="A sign-in sheet: a CSV with an email and/or a name column (organization optional).",
 )
 @pass_state
 def attendance(state: State, key: str, present: tuple[str, ...], sheet: Path | None) -> None:
-    """Record who came; people who had said yes and are not listed become no-shows."""
-    emails = list(present) + (_sheet_emails(sheet) if sheet else [])
-    if not emails:
+    """Record who came, walk-ins too; people who had said yes and are not listed are no-shows.
+
+    Someone registered but not invited is recorded as present; a name without a known address
+    on the sign-in sheet is added as a guest.
+    """
+    people = [SheetPerson(email=e) for e in present] + (_sheet_people(sheet) if sheet else [])
+    if not people:
         fail("say who came: --present EMAIL (repeat) or --csv SIGN-IN.csv")
 
-    async def work(database: Database) -> tuple[str, invitations.Attendance]:
+    async def work(database: Database) -> tuple[str, SheetReport]:
         async with database.session_scope() as session:
             event = await registry.find_event(session, key)
             if event is None:
                 fail(f"no event {key}; `expertbot events list` shows them")
             assert event is not None
             slug = event.slug
-            report = await invitations.record_attendance(
-                session, event, emails, now=datetime.now(UTC)
-            )
+            report = await record_sheet(session, event, people, now=datetime.now(UTC))
             if report.unknown:
                 await session.rollback()  # all or nothing
             return slug, report
 
     slug, report = with_database(state.settings, work)
     if report.unknown:
+        shown = ", ".join(report.unknown[:SHOWN])
+        more = f" and {len(report.unknown) - SHOWN} more" if len(report.unknown) > SHOWN else ""
         fail(
-            f"not invited to {slug} (or no such address): {', '.join(report.unknown)}; "
-            "nothing was recorded. Invite them first or fix the addresses."
+            f"{len(report.unknown)} address(es) belong to nobody: {shown}{more}; nothing was "
+            "recorded. Fix the addresses, or give a name with each so they are added as guests."
         )
     console.print(
-        f"{slug}: {len(report.present)} present, {len(report.absent)} marked as not present."
+        f"{slug}: {len(report.present)} present, {len(report.walk_ins)} walk-in(s), "
+        f"{len(report.absent)} marked as not present."
     )
 
 
-def _sheet_emails(path: Path) -> list[str]:
+def _sheet_people(path: Path) -> list[SheetPerson]:
     import csv
 
     text = path.read_bytes().decode("utf-8-sig")
-    delimiter = (
-        ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-    )
-    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
-    if not rows or "email" not in {k.strip().lower() for k in rows[0]}:
-        fail(f"{path.name}: needs a header with an 'email' column")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    rows = [
+        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        for row in csv.DictReader(text.splitlines(), delimiter=delimiter)
+    ]
+    if not rows or not {"email", "name"} & set(rows[0]):
+        fail(f"{path.name}: needs a header with an 'email' or a 'name' column")
     return [
-        value
+        SheetPerson(
+            email=row.get("email", ""),
+            name=row.get("name", ""),
+            organisation=row.get("organization", "") or row.get("organisation", ""),
+        )
         for row in rows
-        for k, value in row.items()
-        if k and k.strip().lower() == "email" and value
+        if row.get("email") or row.get("name")
     ]
 
 

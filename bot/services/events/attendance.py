@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, Event, Invitation, InvitationAnswer
+from bot.services.events.invitations import record_attendance
 
 PRESENT = "attended"
 COORDINATOR = "coordinator"  # the channel an answer recorded by the coordinator carries
@@ -97,3 +99,65 @@ async def add_walk_in(
     await session.flush()
     await set_present(session, event, contact.id, True, now=now)
     return contact
+
+
+@dataclass(frozen=True)
+class SheetPerson:
+    """One line of a sign-in sheet: an address, a name, or both."""
+
+    email: str = ""
+    name: str = ""
+    organisation: str = ""
+
+
+@dataclass
+class SheetReport:
+    present: list[str]
+    absent: list[str]
+    walk_ins: list[str]  # came without an invitation: registered people and new guests
+    unknown: list[str]  # addresses nobody has, given without a name to register them by
+
+
+async def record_sheet(
+    session: AsyncSession, event: Event, people: list[SheetPerson], *, now: datetime
+) -> SheetReport:
+    """Record a whole attendance list: the invited who came, walk-ins, new guests by name.
+
+    Whoever had said yes and is not on the list becomes a no-show. The caller rolls back when
+    `unknown` is not empty, so a list with a mistake changes nothing.
+    """
+    emails = [p.email for p in people if p.email]
+    done = await record_attendance(session, event, emails, now=now)
+    report = SheetReport(done.present, done.absent, [], [])
+    named = {p.email.strip().lower(): p for p in people if p.email}
+    for address in done.unknown:
+        contact = await session.scalar(
+            select(Contact).where(func.lower(Contact.email) == address, Contact.erased_at.is_(None))
+        )
+        given = named.get(address)
+        if contact is not None:
+            await set_present(session, event, contact.id, True, now=now)
+            report.walk_ins.append(contact.name)
+        elif given is not None and given.name.strip():
+            guest = await add_walk_in(
+                session, event, given.name, now=now, organisation=given.organisation
+            )
+            guest.email = _valid(address)
+            report.walk_ins.append(guest.name)
+        else:
+            report.unknown.append(address)
+    for person in people:
+        if not person.email and person.name.strip():
+            guest = await add_walk_in(
+                session, event, person.name, now=now, organisation=person.organisation
+            )
+            report.walk_ins.append(guest.name)
+    return report
+
+
+def _valid(address: str) -> str | None:
+    """The address, if it is one (a sign-in sheet is written by hand)."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
