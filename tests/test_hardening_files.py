@@ -77,7 +77,9 @@ def test_a_huge_file_is_refused_by_its_size(read: Callable[[Path], Any], tmp_pat
 @pytest.mark.parametrize("parse", PARSERS)
 def test_an_error_never_echoes_a_huge_value(parse: Callable[[bytes, str], Any]) -> None:
     huge = "x" * 300_000
-    content = f"id: {huge}\nkind: {huge}\nslug: [{huge}]\n{huge}: 1\n".encode()
+    content = (
+        f"id: {huge}\nkind: {huge}\ncapacity: [{huge}]\nreminders: [{huge}]\nx: [{huge}]\n"
+    ).encode()
     message = refusal(parse, content, "values.yaml")
     assert "values.yaml:" in message and len(message) < 5_000
 

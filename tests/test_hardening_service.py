@@ -49,9 +49,17 @@ async def test_live_email_without_a_strong_key_refuses_to_start(
     settings = load_settings(
         database_url=sqlite_url, smtp_host="127.0.0.1", web_port=port, secret_key=key
     )
-    service = Service(settings)
+    service, stop = Service(settings), asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    started = asyncio.create_task(service.ready.wait())
+    await asyncio.wait({running, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
+    if not running.done():
+        stop.set()
+        await running
+        pytest.fail("live email started without a signing key")
     with pytest.raises(SettingsError) as refused:
-        await service.run(asyncio.Event())
+        running.result()
     message = str(refused.value)
     assert message.startswith(f"EXPERTBOT_SECRET_KEY: {found}; ")
     assert "at least 32 bytes" in message and "secrets.token_urlsafe" in message
@@ -85,7 +93,12 @@ async def test_expertbot_run_says_how_to_make_a_key(sqlite_url: str, tmp_path: P
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:  # it started after all: stop it, the test fails
+            process.kill()
+            await process.wait()
     text = output.decode()
     assert process.returncode != 0, text
     assert "EXPERTBOT_SECRET_KEY: is not set" in text and "secrets.token_urlsafe(48)" in text
