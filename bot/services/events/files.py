@@ -160,16 +160,21 @@ class EventSpec:
         return {k: list(v) for k, v in asdict(self.audience).items() if v}
 
 
-def read_event_file(path: Path) -> EventSpec:
-    """Read and check one event file; raise EventFileError listing every problem."""
+def read_source(path: Path) -> bytes:
+    """Read a YAML file, but never more than one byte past MAX_FILE_BYTES (which
+    `_load_yaml` then refuses): a huge file is not read into memory."""
     try:
         with path.open("rb") as file:
-            content = file.read(MAX_FILE_BYTES + 1)  # enough to know it is too big
+            return file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise EventFileError(
             [Problem(str(path), "", f"cannot be read ({error.strerror})")]
         ) from None
-    return parse_event(content, str(path))
+
+
+def read_event_file(path: Path) -> EventSpec:
+    """Read and check one event file; raise EventFileError listing every problem."""
+    return parse_event(read_source(path), str(path))
 
 
 def parse_event(content: bytes, source: str) -> EventSpec:
