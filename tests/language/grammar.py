@@ -323,3 +323,24 @@ def register(renderings: Sequence[Rendering]) -> Problems:
                 f"as {capitalised!r}"
             )
     return sorted(set(problems), key=problems.index)
+
+
+# --- Punctuation where a value meets the template ----------------------------------------------
+
+# A full stop after a value that ends with one ("…atbalstu.. Statuss:"), or a comma against
+# a full stop: the template should not add punctuation after free text.
+DOUBLED = re.compile(r"(?<![.…])\.\.(?![.…])|[,;:]\.(?!\.)|\.,")
+
+
+def punctuation(renderings: Sequence[Rendering]) -> Problems:
+    """Doubled punctuation where a template adds a full stop after text that has one."""
+    problems: Problems = []
+    for rendering in renderings:
+        for line in text.visible_lines(rendering.output, rendering.unit.markup):
+            for match in DOUBLED.finditer(text.URL.sub(" ", line)):
+                start = max(0, match.start() - 30)
+                problems.append(
+                    f"{rendering}: doubled punctuation {match.group()!r} in "
+                    f"{line[start : match.end() + 20]!r}"
+                )
+    return sorted(set(problems), key=problems.index)
