@@ -157,6 +157,13 @@ def test_dates_after_prepositions_take_the_case_the_preposition_governs(unit: Un
     no_problems(grammar.date_cases(rendered(unit)))
 
 
+@pytest.mark.parametrize("unit", by_name([unit for unit in UNITS if unit.language == "lv"]))
+def test_latvian_template_addresses_every_reader_without_a_gendered_participle(
+    unit: Unit,
+) -> None:
+    no_problems(grammar.gender(rendered(unit)))
+
+
 @pytest.mark.parametrize("unit", by_name(UNITS))
 def test_template_adds_no_full_stop_after_text_that_has_one(unit: Unit) -> None:
     no_problems(grammar.punctuation(rendered(unit)))
@@ -414,6 +421,11 @@ def test_gate_catches_plural_forms_the_number_does_not_take() -> None:
     caught(problems, name, "answers=5", "'vastus' should read 'vastust'")
 
 
+def test_gate_catches_a_participle_that_takes_the_readers_gender() -> None:
+    name = "lv/outbound/gendered.telegram.html"
+    caught(grammar.gender(seeded(name)), name, "'reģistrēts' takes one gender")
+
+
 def test_gate_catches_a_full_stop_after_text_that_ends_with_one() -> None:
     name = "lv/replies/double_stop.html"
     problems = grammar.punctuation(templates.renderings(seeded_reply(name)))
@@ -480,6 +492,7 @@ def test_every_seeded_fixture_fails_the_gate() -> None:
             *grammar.date_cases(found),
             *grammar.register(found),
             *grammar.punctuation(found),
+            *grammar.gender(found),
         ]
         assert problems, f"{unit}: a seeded mistake the gate does not catch"
 

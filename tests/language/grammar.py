@@ -325,6 +325,31 @@ def register(renderings: Sequence[Rendering]) -> Problems:
     return sorted(set(problems), key=problems.index)
 
 
+# --- Latvian participles that take the reader's gender ----------------------------------------
+
+# "Jūs esat reģistrēts" is right for a man only; the texts go to everyone, so they say
+# "Jūsu dalība ir reģistrēta" instead. Past participles after "Jūs esat/bijāt" (one word
+# between allowed): masculine -ts, -is, -ies, feminine -ta, -usi, -usies.
+GENDERED = re.compile(
+    r"\bJūs\s+(?:esat|bijāt|būsiet)\s+(?:[^\W\d_]+\s+)?"
+    r"(?P<word>[^\W\d_]+(?:ts|ta|ējis|ījis|ājis|ies|usi|usies))\b"
+)
+
+
+def gender(renderings: Sequence[Rendering]) -> Problems:
+    """Latvian texts that address the reader with a participle of one gender."""
+    problems: Problems = []
+    for rendering in renderings:
+        if rendering.unit.language != "lv":
+            continue
+        for match in GENDERED.finditer(" ".join(rendering.template_text.split())):
+            problems.append(
+                f"{rendering}: {match.group()!r}: {match['word']!r} takes one gender; say it "
+                'without a participle for the reader ("Jūsu dalība ir reģistrēta")'
+            )
+    return sorted(set(problems), key=problems.index)
+
+
 # --- Punctuation where a value meets the template ----------------------------------------------
 
 # A full stop after a value that ends with one ("…atbalstu.. Statuss:"), or a comma against
