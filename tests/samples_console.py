@@ -359,6 +359,11 @@ SAMPLES["console/events"] = [
     {
         **_SIGNED,
         "here": "/events",
+        "problems": [
+            "no_file",
+            "too_big",
+            "valga-2027.yaml:15: ends: 2027-02-04 09:30 is not after starts (2027-02-04 10:00)",
+        ],
         "events": [
             {
                 "key": "valga-2027",
@@ -378,7 +383,7 @@ SAMPLES["console/events"] = [
             )
         ],
     },
-    {**_SIGNED, "here": "/events", "events": []},
+    {**_SIGNED, "here": "/events", "events": [], "problems": []},
 ]
 
 SAMPLES["console/reports"] = [

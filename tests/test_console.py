@@ -639,3 +639,41 @@ async def test_a_contacts_file_is_checked_before_anything_is_imported(scene: Sce
         assert wrong_kind.status_code == 422
     async with scene.database.session_scope() as session:
         assert await registry.find(session, "olga.petrova@daugavpils.example") is not None
+
+
+async def test_an_event_is_downloaded_as_its_file_and_a_file_is_uploaded(scene: Scene) -> None:
+    from tests.conftest import DATA
+
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(f"{base(scene)}/events")
+        token = csrf_of(page)
+        source = (DATA / "events" / "valga-2027.yaml").read_bytes()
+        broken = source.replace(b"ends:", b"endz:", 1)
+        refused = await client.post(
+            f"{base(scene)}/events/upload",
+            data={"csrf": token},
+            files={"file": ("valga-2027.yaml", broken, "application/yaml")},
+        )
+        assert refused.status_code == 422 and "valga-2027.yaml:" in refused.text
+        assert "nekas nav mainīts" in refused.text
+        loaded = await client.post(
+            f"{base(scene)}/events/upload",
+            data={"csrf": token},
+            files={"file": ("valga-2027.yaml", source, "application/yaml")},
+        )
+        assert loaded.status_code == 303
+        key = loaded.headers["location"].rsplit("/", 1)[1]
+        fetched = await client.get(f"{base(scene)}/events/{key}/event.yaml")
+        assert fetched.status_code == 200 and "attachment" in fetched.headers["content-disposition"]
+        again = await client.post(
+            f"{base(scene)}/events/upload",
+            data={"csrf": token},
+            files={"file": (f"{key}.yaml", fetched.content, "application/yaml")},
+        )
+        assert again.status_code == 303
+    async with scene.database.session_scope() as session:
+        entries = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "load_event"))
+        )
+    assert [e.after["outcome"] for e in entries if e.after] == ["new", "unchanged"]

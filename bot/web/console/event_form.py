@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import yaml
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +20,8 @@ from bot.rendering import LANGUAGES, label
 from bot.services.console import audit
 from bot.services.events import invitations
 from bot.services.events import registry as events
+from bot.services.events.as_file import dump
+from bot.services.events.files import MAX_FILE_BYTES as MAX_FILE
 from bot.services.events.files import EventFileError, format_offset, parse_event
 from bot.services.events.invitation_messages import load_event
 from bot.web.console.auth import Signed, signed_in
@@ -226,11 +228,19 @@ async def _save(request: Request, signed: Signed) -> Response:
 
 async def _list(request: Request, signed: Signed) -> Response:
     """Every event, newest first, with its answers counted."""
+    return await _list_with(request, signed, [])
+
+
+async def _list_with(
+    request: Request, signed: Signed, problems: list[str], status: int = 200
+) -> Response:
     async with deps_of(request).database.session_scope() as session:
         found = await events.list_events(session)
     return pages(request).render(
         "events",
         signed.language,
+        status,
+        problems=problems,
         me=signed.who.name,
         csrf=signed.csrf,
         here="/events",
@@ -252,3 +262,49 @@ async def _list(request: Request, signed: Signed) -> Response:
 form_page = signed_in(_form)
 save = signed_in(_save)
 events_page = signed_in(_list)
+
+
+async def _download(request: Request, signed: Signed) -> Response:
+    """The event as its YAML file, to keep, edit by hand or load elsewhere."""
+    async with deps_of(request).database.session_scope() as session:
+        found = await events.find_event(session, request.path_params["key"])
+        if found is None:
+            return see_other(request, "/events")
+        text = dump(await load_event(session, found.id))
+    headers = {"Content-Disposition": f'attachment; filename="{found.slug}.yaml"'}
+    return Response(text.encode("utf-8"), media_type="application/yaml", headers=headers)
+
+
+async def _upload(request: Request, signed: Signed) -> Response:
+    """Load an event file: every problem listed with its line, or the event created/updated."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await _list_with(request, signed, ["no_file"], 422)
+    content = await upload.read(MAX_FILE + 1)
+    if len(content) > MAX_FILE:
+        return await _list_with(request, signed, ["too_big"], 422)
+    try:
+        spec = parse_event(content, upload.filename)
+    except EventFileError as error:
+        return await _list_with(request, signed, [str(p) for p in error.problems], 422)
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        result = await events.load_event(session, spec, now=signed.now)
+        event = await session.get(Event, result.event_id)
+        told = result.needs_notice and event is not None and event.status != "cancelled"
+        if told and event is not None and deps.policy is not None:
+            await invitations.notify_change(session, event, now=signed.now, policy=deps.policy)
+        await audit.record(
+            session,
+            actor_id=signed.who.contact_id,
+            action="load_event",
+            subject=f"event:{spec.slug}",
+            now=signed.now,
+            after={"outcome": result.outcome, "changes": [str(c) for c in result.changes]},
+        )
+    return see_other(request, f"/events/{spec.slug}")
+
+
+download = signed_in(_download)
+upload = signed_in(_upload)
