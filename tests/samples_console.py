@@ -780,3 +780,53 @@ SAMPLES["console/contacts_import_preview"] = [
         "bad_lines": 0,
     }
 ]
+
+_QUESTION = {
+    "key": "useful",
+    "type": "rating",
+    "required": True,
+    "scale": "5",
+    "options": "",
+    "text_lv": "Cik noderīga bija vizīte?",
+    "text_et": "Kui kasulik oli visiit?",
+    "text_en": "",
+}
+_SURVEY_VALUES = {
+    "key": "visit-feedback",
+    "anonymous": False,
+    "send_after": "2h",
+    "remind_after": "3d",
+    "closes_after": "",
+    "title_lv": "Atgriezeniskā saite",
+    "title_et": "Tagasiside",
+    "title_en": "",
+    "questions": [
+        _QUESTION,
+        {
+            **_QUESTION,
+            "key": "best",
+            "type": "single_choice",
+            "required": False,
+            "options": "Iestādes | Asutused\nDiskusija | Arutelu",
+        },
+        {**_QUESTION, "key": "", "text_lv": "", "text_et": ""},
+    ],
+}
+_SURVEY_FORM = {
+    **_SIGNED,
+    "here": "/surveys",
+    "types": ["rating", "single_choice", "multiple_choice", "yes_no", "text"],
+    "action": "/console/surveys/new",
+    "values": _SURVEY_VALUES,
+}
+SAMPLES["console/survey_form"] = [
+    {**_SURVEY_FORM, "errors": {}, "editing": False},
+    {
+        **_SURVEY_FORM,
+        "editing": True,
+        "errors": {
+            "key": ["taken"],
+            "q-1": ["options[1].text.en: missing; the title is in lv, et"],
+        },
+    },
+]

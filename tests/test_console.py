@@ -677,3 +677,62 @@ async def test_an_event_is_downloaded_as_its_file_and_a_file_is_uploaded(scene: 
             await session.scalars(select(AuditEntry).where(AuditEntry.action == "load_event"))
         )
     assert [e.after["outcome"] for e in entries if e.after] == ["new", "unchanged"]
+
+
+def survey_form(token: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf": token,
+        "key": "seminar-feedback",
+        "title_lv": "Atgriezeniskā saite par semināru",
+        "title_et": "Tagasiside seminari kohta",
+        "send_after": "2h",
+        "remind_after": "3d",
+        "closes_after": "14d",
+        "q-0-key": "useful",
+        "q-0-type": "rating",
+        "q-0-scale": "5",
+        "q-0-required": "1",
+        "q-0-text_lv": "Cik noderīgs bija seminārs?",
+        "q-0-text_et": "Kui kasulik oli seminar?",
+        "q-1-key": "best",
+        "q-1-type": "single_choice",
+        "q-1-required": "1",
+        "q-1-text_lv": "Kas bija visnoderīgākais?",
+        "q-1-text_et": "Mis oli kõige kasulikum?",
+        "q-1-options": "Lekcijas | Loengud\nDiskusija | Arutelu",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_a_survey_is_created_and_edited_by_the_form_checked_like_a_file(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        token = csrf_of(await client.get(f"{base(scene)}/surveys/new"))
+        wrong = await client.post(
+            f"{base(scene)}/surveys/new",
+            data=survey_form(token, **{"q-1-options": "Lekcijas | Loengud\nDiskusija"}),
+        )
+        assert wrong.status_code == 422 and "nekas vēl nav saglabāts" in wrong.text
+        assert "Lekcijas | Loengud" in wrong.text  # input kept
+        made = await client.post(f"{base(scene)}/surveys/new", data=survey_form(token))
+        assert made.status_code == 303 and made.headers["location"].endswith("/seminar-feedback")
+        edit = await client.get(f"{base(scene)}/surveys/seminar-feedback/edit")
+        assert "Diskusija | Arutelu" in edit.text
+        changed = await client.post(
+            f"{base(scene)}/surveys/seminar-feedback/edit",
+            data=survey_form(token, **{"q-1-options": "Lekcijas | Loengud\nSarunas | Vestlused"}),
+        )
+        assert changed.status_code == 303
+        shown = await client.get(f"{base(scene)}/surveys/seminar-feedback")
+        assert "Atgriezeniskā saite par semināru" in shown.text
+    async with scene.database.session_scope() as session:
+        from bot.services.surveys import registry as survey_registry
+
+        survey = await survey_registry.find_survey(session, "seminar-feedback")
+        assert survey is not None
+        options = survey.questions[1].options
+    assert [o["id"] for o in options] == ["o1", "o2"]
+    assert options[1]["text"] == {"lv": "Sarunas", "et": "Vestlused"}

@@ -14,6 +14,7 @@ from bot.web.console import (
     overview,
     recommendations,
     reports,
+    survey_form,
     surveys,
 )
 
@@ -37,7 +38,11 @@ ROUTES: list[BaseRoute] = [
     Route("/contacts/{id:int}/edit", contacts.save, methods=["POST"]),
     Route("/contacts/{id:int}/erase", contacts.erase, methods=["GET", "POST"]),
     Route("/surveys", surveys.surveys_page, methods=["GET"]),
+    Route("/surveys/new", survey_form.form_page, methods=["GET"]),
+    Route("/surveys/new", survey_form.save, methods=["POST"]),
     Route("/surveys/{key}", surveys.results_page, methods=["GET"]),
+    Route("/surveys/{key}/edit", survey_form.form_page, methods=["GET"]),
+    Route("/surveys/{key}/edit", survey_form.save, methods=["POST"]),
     Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
     Route("/recommendations", recommendations.board, methods=["GET"]),
     Route("/recommendations/{key}/status", recommendations.set_status, methods=["POST"]),
