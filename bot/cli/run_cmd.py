@@ -13,7 +13,7 @@ from rich.panel import Panel
 
 from bot import app, logsetup
 from bot.cli.common import State, console, fail, pass_state, with_database
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.db import migrate
 from bot.db.session import Database
 from bot.playground.app import playground as build_playground
@@ -64,7 +64,10 @@ def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool)
     console.print(f"Database ready: {settings.masked()['EXPERTBOT_DATABASE_URL']}")
     if not settings.sandbox:
         log.info("sending queued messages; stop with Ctrl+C or SIGTERM")
-        asyncio.run(app.Service(settings).run())
+        try:
+            asyncio.run(app.Service(settings).run())
+        except SettingsError as error:  # unsafe settings: one line that says what to do
+            fail(str(error))
         return
     clock = ShiftedClock()
     _load_demo_if_empty(settings, clock, explicit=demo)

@@ -68,11 +68,19 @@ def read_rsvp(links: Links, token: str, now: datetime) -> tuple[int, str]:
     from bot.services.delivery.signed_links import LinkError
 
     payload = links.read(RSVP_PURPOSE, token, max_age_seconds=400 * 24 * 3600)
-    if not isinstance(payload, dict) or payload.get("a") not in invitations.ANSWERS:
+    if not isinstance(payload, dict):
         raise LinkError("invalid")
-    if now.timestamp() > float(payload.get("x", 0)):
+    invitation, answer, until = payload.get("i"), payload.get("a"), payload.get("x", 0)
+    # A validly signed payload of another shape is as invalid as a forged one, never a crash.
+    if not isinstance(answer, str) or answer not in invitations.ANSWERS:
+        raise LinkError("invalid")
+    if not isinstance(invitation, int) or isinstance(invitation, bool) or invitation <= 0:
+        raise LinkError("invalid")
+    if not isinstance(until, int | float) or isinstance(until, bool):
+        raise LinkError("invalid")
+    if now.timestamp() > float(until):
         raise LinkError("expired")
-    return int(payload["i"]), str(payload["a"])
+    return invitation, answer
 
 
 async def load_event(session: AsyncSession, event_id: int) -> Event:

@@ -27,6 +27,7 @@ from bot.services.events.files import (
     _load_yaml,
     _Reader,
     path_join,
+    read_source,
 )
 from bot.services.recommendations.followup import CadenceError, validate_cadence
 
@@ -107,9 +108,9 @@ class RecFile:
 def read_rec_file(path: Path) -> RecFile:
     """Read and check one recommendations file; raise RecFileError listing every problem."""
     try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise RecFileError([Problem(str(path), "", f"cannot be read ({error.strerror})")]) from None
+        content = read_source(path)
+    except EventFileError as error:
+        raise RecFileError(error.problems) from None
     return parse_recs(content, str(path))
 
 

@@ -23,6 +23,7 @@ from bot.services.events.files import (
     _Reader,
     format_offset,
     path_join,
+    read_source,
 )
 
 FIELDS = ("id", "title", "send_after", "remind_after", "closes_after", "anonymous", "questions")
@@ -100,11 +101,9 @@ class SurveySpec:
 def read_survey_file(path: Path) -> SurveySpec:
     """Read and check one survey file; raise SurveyFileError listing every problem."""
     try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise SurveyFileError(
-            [Problem(str(path), "", f"cannot be read ({error.strerror})")]
-        ) from None
+        content = read_source(path)
+    except EventFileError as error:
+        raise SurveyFileError(error.problems) from None
     return parse_survey(content, str(path))
 
 
