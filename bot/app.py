@@ -95,6 +95,7 @@ class Service:
     ticker: Ticker | None = None
     routes: list[BaseRoute] = field(default_factory=list)  # more web pages (the playground)
     web_state: dict[str, Any] = field(default_factory=dict)  # what those pages read from app.state
+    bot_username: str | None = None  # known once the bot has asked Telegram who it is
     database: Database | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -159,6 +160,7 @@ class Service:
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)
         await application.initialize()
+        self.bot_username = self.settings.telegram_bot_username or application.bot.username
         await register_commands(bot, deps)
         await application.start()
         sink = None
@@ -212,6 +214,8 @@ class Service:
                 self.settings.timezone,
                 policy(self.settings),
                 public_url=self.settings.public_url,
+                bot_username=self.bot_username or self.settings.telegram_bot_username,
+                invite_days=self.settings.invite_days,
             )
             if signer
             else None

@@ -454,6 +454,8 @@ SAMPLES["console/contact"] = [
         "person": _PERSON,
         "role_name": "Romu mediatori",
         "saved": "1",
+        "link_sent": "1",
+        "can_link": True,
         "answers": [
             {"title": VALGA["title"], "starts_at": VALGA["starts_at"], "status": "attended"}
         ],
@@ -479,6 +481,8 @@ SAMPLES["console/contact"] = [
         },
         "role_name": "Viesi",
         "saved": None,
+        "link_sent": None,
+        "can_link": False,
         "answers": [],
         "messages": [],
     },
@@ -829,4 +833,15 @@ SAMPLES["console/survey_form"] = [
             "q-1": ["options[1].text.en: missing; the title is in lv, et"],
         },
     },
+]
+
+SAMPLES["console/telegram_link"] = [
+    {
+        **_SIGNED,
+        "here": "/contacts/7",
+        "person": _PERSON,
+        "link": "https://t.me/ekspertu_tikls_bot?start=Zx2cV5bNm7Qw3Er4Ty5Ui6Op7",
+        "valid_until": VALGA["starts_at"].date(),
+        "qr": "",
+    }
 ]

@@ -736,3 +736,29 @@ async def test_a_survey_is_created_and_edited_by_the_form_checked_like_a_file(
         options = survey.questions[1].options
     assert [o["id"] for o in options] == ["o1", "o2"]
     assert options[1]["text"] == {"lv": "Sarunas", "et": "Vestlused"}
+
+
+async def test_a_persons_telegram_link_is_shown_with_a_qr_code_and_emailed(scene: Scene) -> None:
+    async with scene.database.session_scope() as session:
+        kadri = await registry.find(session, "kadri.tamm@valga.example")
+        assert kadri is not None
+    page_url = f"{base(scene)}/contacts/{kadri.id}"
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        page = await client.get(page_url)
+        assert "Pievienošanās lietotnē Telegram" in page.text
+        shown = await client.post(f"{page_url}/telegram-link", data={"csrf": csrf_of(page)})
+        assert shown.status_code == 200 and "<svg" in shown.text
+        link = re.search(r'href="(https://t\.me/[^"]+)"', shown.text)
+        assert link is not None
+        token = link.group(1).rsplit("=", 1)[1]
+        user = scene.emulator.user(702, "Kadri", "Tamm", "kadrit", "et")
+        await user.send(f"/start {token}")
+        greeting = await user.wait_for_message()
+        assert "Kadri Tamm" in (greeting.text or "")
+        sent = await client.post(f"{page_url}/send-link", data={"csrf": csrf_of(page)})
+        assert sent.headers["location"].endswith("?link_sent=1")
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (message,) = await mail.wait_for_address("kadri.tamm@valga.example")
+    assert "t.me/" in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]

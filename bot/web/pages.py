@@ -30,6 +30,8 @@ class WebDeps:
     timezone: str = "Europe/Riga"
     policy: DeliveryPolicy | None = None
     public_url: str = ""  # base of links this service sends (EXPERTBOT_PUBLIC_URL)
+    bot_username: str | None = None  # for Telegram join links; None without Telegram
+    invite_days: int = 30
 
 
 class Pages:

@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import segno
+from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -19,6 +21,7 @@ from bot.services.console import audit, signin
 from bot.services.contacts import registry
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.contacts.rows import COLUMNS, parse_rows
+from bot.services.onboarding import join_links
 from bot.services.reporting.tables import write_xlsx
 from bot.web.console.auth import Signed, signed_in
 from bot.web.console.render import pages, see_other
@@ -125,6 +128,8 @@ async def _person(request: Request, signed: Signed) -> Response:
         messages=messages,
         answers=[{"title": t, "starts_at": s, "status": st} for t, s, st in answers],
         saved=request.query_params.get("saved"),
+        link_sent=request.query_params.get("link_sent"),
+        can_link=bool(deps_of(request).bot_username),
         **_common(signed, f"/contacts/{contact.id}"),
     )
 
@@ -242,3 +247,71 @@ person = signed_in(_person)
 form_page = signed_in(_form)
 save = signed_in(_save)
 erase = signed_in(_erase)
+
+
+async def _telegram_link(request: Request, signed: Signed) -> Response:
+    """Make the person's one-time Telegram link and show it with a QR code to print."""
+    deps = deps_of(request)
+    if not deps.bot_username or deps.policy is None:
+        return see_other(request, f"/contacts/{request.path_params['id']}")
+    async with deps.database.session_scope() as session:
+        contact = await registry.find(session, str(request.path_params["id"]))
+        if contact is None:
+            return see_other(request, "/contacts")
+        issued = await join_links.issue_link(
+            session,
+            contact,
+            bot_username=deps.bot_username,
+            now=signed.now,
+            days=deps.invite_days,
+            zone=deps.policy.zone_of(contact),
+        )
+        await audit.record(
+            session,
+            actor_id=signed.who.contact_id,
+            action="telegram_link",
+            subject=f"contact:{contact.id}",
+            now=signed.now,
+        )
+    qr = segno.make(issued.link, error="m", micro=False).svg_inline(scale=5, title=contact.name)
+    return pages(request).render(
+        "telegram_link",
+        signed.language,
+        person=contact,
+        link=issued.link,
+        valid_until=issued.valid_until,
+        qr=Markup(qr),
+        **_common(signed, f"/contacts/{contact.id}"),
+    )
+
+
+async def _send_link(request: Request, signed: Signed) -> Response:
+    """Email the person their own Telegram link, in their language."""
+    deps = deps_of(request)
+    if not deps.bot_username or deps.policy is None:
+        return see_other(request, f"/contacts/{request.path_params['id']}")
+    async with deps.database.session_scope() as session:
+        contact = await registry.find(session, str(request.path_params["id"]))
+        if contact is None:
+            return see_other(request, "/contacts")
+        report = await join_links.queue_links(
+            session,
+            [contact],
+            now=signed.now,
+            policy=deps.policy,
+            bot_username=deps.bot_username,
+            days=deps.invite_days,
+            even_if_linked=True,
+        )
+        await audit.record(
+            session,
+            actor_id=signed.who.contact_id,
+            action="send_telegram_link",
+            subject=f"contact:{contact.id}",
+            now=signed.now,
+        )
+    return see_other(request, f"/contacts/{contact.id}?link_sent={report.queued}")
+
+
+telegram_link = signed_in(_telegram_link)
+send_link = signed_in(_send_link)
