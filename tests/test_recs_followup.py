@@ -305,3 +305,27 @@ async def test_the_daily_digest_comes_once_after_its_hour_and_never_when_nothing
     clock.set(datetime(2027, 1, 13, 6, 5, tzinfo=UTC))  # the next morning: nothing new
     await ticker.tick()
     assert await digests() == 1
+
+
+async def test_a_button_pressed_by_someone_no_longer_owning_the_item_says_so(
+    net: FollowUp,
+) -> None:
+    kadri = net.emulator.user(810, "Kadri", "Tamm", "kadrit", "et")
+    await net.joined(kadri, "kadri.tamm@valga.example")
+    rec_id = await net.rec(
+        "valga-2020-mediators", ["kadri.tamm@valga.example"], "monthly", date(2027, 5, 31)
+    )
+    await net.tick()
+    net.clock.set(datetime(2027, 2, 1, 7, 0, tzinfo=UTC))
+    await net.tick()
+    digest = await kadri.wait_for_message(lambda m: bool(m.reply_markup))
+    async with net.database.session_scope() as session:  # the coordinator hands it to Līga
+        rec = await session.get(Recommendation, rec_id)
+        assert rec is not None
+        await session.refresh(rec, ["owners"])
+        liga = await registry.find(session, "liga.saulite@jelgava.example")
+        assert liga is not None
+        rec.owners[:] = [RecommendationOwner(contact_id=liga.id)]
+    answer = await kadri.wait_for_answer(await kadri.press(digest, "1 · Tehtud"))
+    assert answer["show_alert"] and answer["text"] == "See soovitus on antud teisele osalejale."
+    assert await net.status(rec_id) == "not_started"
