@@ -845,3 +845,39 @@ SAMPLES["console/telegram_link"] = [
         "qr": "",
     }
 ]
+
+_REC_VALUES = {
+    "key": "valga-2027-mediators",
+    "area": "mediation",
+    "owners": "kadri.tamm@valga.example, ilze.kalnina@jelgava.example",
+    "due": "2027-05-31",
+    "remind": "monthly",
+    "event": "valga-2027",
+    "source_date": "",
+    "text_lv": "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
+    "text_et": "Korraldada Valga ja Läti romade mediaatorite kogemuste vahetus.",
+    "text_en": "",
+    "source_lv": "",
+    "source_et": "",
+    "source_en": "",
+}
+_REC_FORM = {
+    **_SIGNED,
+    "here": "/recommendations",
+    "values": _REC_VALUES,
+    "areas": ["education", "social", "employment", "culture", "mediation", "cooperation"],
+    "events": [("valga-2027", VALGA["title"]["lv"])],
+    "action": "/console/recommendations/new",
+    "cadences": "monthly, quarterly, every 60d, 0 9 * * 1",
+}
+SAMPLES["console/rec_form"] = [
+    {**_REC_FORM, "errors": {}, "editing": False},
+    {
+        **_REC_FORM,
+        "editing": True,
+        "errors": {
+            "key": ["taken"],
+            "owners": ["no contact with email liga.saulite@jelgva.example"],
+        },
+    },
+]

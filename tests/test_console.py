@@ -762,3 +762,43 @@ async def test_a_persons_telegram_link_is_shown_with_a_qr_code_and_emailed(scene
     mail: MailServer = scene.mail  # type: ignore[attr-defined]
     (message,) = await mail.wait_for_address("kadri.tamm@valga.example")
     assert "t.me/" in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+async def test_a_recommendation_is_added_and_edited_by_the_form(scene: Scene) -> None:
+    await scene.event()
+    form = {
+        "key": "valga-2027-mediators",
+        "event": "valga-2027",
+        "area": "mediation",
+        "text_lv": "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.",
+        "text_et": "Korraldada Valga ja Läti romade mediaatorite kogemuste vahetus.",
+        "owners": "kadri.tamm@valga.example, nobody@nowhere.example",
+        "due": "2027-05-31",
+        "remind": "monthly",
+    }
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        token = csrf_of(await client.get(f"{base(scene)}/recommendations/new"))
+        wrong = await client.post(
+            f"{base(scene)}/recommendations/new", data={**form, "csrf": token}
+        )
+        assert wrong.status_code == 422 and "nobody@nowhere.example" in wrong.text
+        form["owners"] = "kadri.tamm@valga.example"
+        made = await client.post(f"{base(scene)}/recommendations/new", data={**form, "csrf": token})
+        assert made.status_code == 303
+        board = await client.get(f"{base(scene)}/recommendations")
+        assert "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu." in board.text
+        edit = await client.get(f"{base(scene)}/recommendations/valga-2027-mediators/edit")
+        assert 'value="kadri.tamm@valga.example"' in edit.text
+        form["remind"] = "quarterly"
+        changed = await client.post(
+            f"{base(scene)}/recommendations/valga-2027-mediators/edit", data={**form, "csrf": token}
+        )
+        assert changed.status_code == 303
+    async with scene.database.session_scope() as session:
+        from bot.db.models import Recommendation
+
+        rec = await session.scalar(
+            select(Recommendation).where(Recommendation.slug == "valga-2027-mediators")
+        )
+    assert rec is not None and rec.cadence == "quarterly" and rec.area == "mediation"
