@@ -39,7 +39,7 @@ async def ask_for_link(scene: Scene, client: httpx.AsyncClient, address: str) ->
 async def emailed_link(scene: Scene, address: str, count: int = 1) -> str:
     scene.service_wake()
     mail: MailServer = scene.mail  # type: ignore[attr-defined]
-    message = (await mail.wait_for_address(address, count))[-1]
+    message = (await mail.wait_for_address(address, count, timeout=30))[-1]
     body = message.get_body(("plain",))
     assert body is not None
     links = SIGNIN.findall(body.get_content())

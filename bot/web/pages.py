@@ -49,6 +49,19 @@ class Pages:
         return HTMLResponse(html, status_code=status, headers=headers)
 
 
+def browser_language(request: Request) -> str:
+    """The browser's language when it is one of ours, else Latvian."""
+    accepted = request.headers.get("accept-language", "")[:2].lower()
+    return accepted if accepted in LANGUAGES else "lv"
+
+
+def link_number(request: Request, purpose: str, key: str) -> int | None:
+    """The id a genuine link carries under `key`, however old (to pick a page's language)."""
+    payload = deps_of(request).links.read_any_age(purpose, request.path_params["token"])
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def deps_of(request: Request) -> WebDeps:
     """The database, signer and clock the app was built with."""
     deps: WebDeps = request.app.state.web

@@ -16,13 +16,24 @@ from bot.db.models import Event, SurveyRecipient
 from bot.services.delivery.signed_links import LinkError, Links
 from bot.services.surveys import answering as surveys
 from bot.services.surveys.sending import FORM_PURPOSE
-from bot.web.pages import confirm_code, deps_of, pages_of
+from bot.web.pages import browser_language, confirm_code, deps_of, link_number, pages_of
 
 FORM_LINK_DAYS = 120
 
 
 def _recipient_id(links: Links, token: str) -> int:
     return links.read_id(FORM_PURPOSE, token, FORM_LINK_DAYS * 86400, "r")
+
+
+async def _language_behind(request: Request) -> str:
+    """The language of the person an expired link was sent to; else the browser's."""
+    recipient_id = link_number(request, FORM_PURPOSE, "r")
+    if recipient_id is None:
+        return browser_language(request)
+    async with deps_of(request).database.session_scope() as session:
+        recipient = await session.get(SurveyRecipient, recipient_id)
+        contact = await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
+    return contact.language if contact is not None else browser_language(request)
 
 
 async def _context(session: Any, recipient: SurveyRecipient) -> dict[str, Any]:
@@ -54,12 +65,13 @@ async def _opened(request: Request) -> tuple[SurveyRecipient, str] | Response:
     try:
         found = _recipient_id(deps.links, token)
     except LinkError as error:
-        return pages.render("problem", "lv", 410, reason=error.reason)
+        language = await _language_behind(request)
+        return pages.render("problem", language, 410, reason=error.reason)
     async with deps.database.session_scope() as session:
         recipient = await session.get(SurveyRecipient, found)
         contact = await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
     if recipient is None or contact is None:
-        return pages.render("problem", "lv", 404, reason="invalid")
+        return pages.render("problem", browser_language(request), 404, reason="invalid")
     return recipient, contact.language
 
 

@@ -13,7 +13,7 @@ from bot.services.delivery.signed_links import LinkError
 from bot.services.recommendations import followup as recommendations
 from bot.services.recommendations import reminders as rec_reminders
 from bot.services.surveys.answering import contact_by_id
-from bot.web.pages import confirm_code, deps_of, pages_of
+from bot.web.pages import browser_language, confirm_code, deps_of, link_number, pages_of
 
 LINK_DAYS = 60
 CHOICES = ("done", "in_progress", "not_started")
@@ -27,11 +27,15 @@ async def _owner(request: Request) -> tuple[Any, str] | Response:
             rec_reminders.TASKS_PURPOSE, request.path_params["token"], LINK_DAYS * 86400, "c"
         )
     except LinkError as error:
-        return pages.render("problem", "lv", 410, reason=error.reason)
+        behind = link_number(request, rec_reminders.TASKS_PURPOSE, "c")
+        async with deps.database.session_scope() as session:
+            owner = await contact_by_id(session, behind) if behind is not None else None
+        language = owner.language if owner is not None else browser_language(request)
+        return pages.render("problem", language, 410, reason=error.reason)
     async with deps.database.session_scope() as session:
         contact = await contact_by_id(session, contact_id)
     if contact is None:
-        return pages.render("problem", "lv", 404, reason="invalid")
+        return pages.render("problem", browser_language(request), 404, reason="invalid")
     return contact, contact.language
 
 
