@@ -156,6 +156,7 @@ class Service:
             (self.settings.secret_key or token).get_secret_value(),
             self.dispatcher.wake.set if self.dispatcher else None,
             tuple(self.dispatcher.senders) if self.dispatcher else ("telegram",),
+            public_url=self.settings.public_url,
         )
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)

@@ -881,3 +881,8 @@ SAMPLES["console/rec_form"] = [
         },
     },
 ]
+
+SAMPLES["replies/console_link"] = [
+    {"url": "https://tikls.km.example/console/signin/Zx2cV5bNm7Qw3Er4Ty5Ui6Op7Aa", "minutes": 15},
+    {"url": "http://127.0.0.1:8080/console/signin/a", "minutes": 1},
+]

@@ -802,3 +802,22 @@ async def test_a_recommendation_is_added_and_edited_by_the_form(scene: Scene) ->
             select(Recommendation).where(Recommendation.slug == "valga-2027-mediators")
         )
     assert rec is not None and rec.cadence == "quarterly" and rec.area == "mediation"
+
+
+async def test_the_telegram_desk_sends_a_coordinator_a_sign_in_link(scene: Scene) -> None:
+    sandra = scene.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await scene.joined(sandra, COORDINATOR)
+    await sandra.send("/console")
+    reply = await sandra.wait_for_message(lambda m: "/console/signin/" in (m.text or ""))
+    link = SIGNIN.search(reply.text or "")
+    assert link is not None and "vadības panelī" in (reply.text or "")
+    async with httpx.AsyncClient() as client:
+        shown = await client.get(link.group(0))
+        done = await client.post(link.group(0), data={"csrf": csrf_of(shown)})
+        assert done.status_code == 303
+        assert (await client.get(f"{base(scene)}/")).status_code == 200
+    expert = ilze(scene.emulator)
+    await scene.joined(expert, "ilze.kalnina@jelgava.example")
+    await expert.send("/console")
+    answer = await expert.wait_for_message()
+    assert "/console/signin/" not in (answer.text or "")  # not a coordinator: the ordinary help

@@ -27,6 +27,7 @@ class Deps:
     # Tells the dispatcher that rows were queued now (instead of waiting for its poll).
     wake: Callable[[], None] | None = None
     channels: tuple[str, ...] = ("telegram", "email")  # the ones this process sends on
+    public_url: str = ""  # where the console is (EXPERTBOT_PUBLIC_URL)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:

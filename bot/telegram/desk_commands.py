@@ -22,6 +22,7 @@ from bot.db.models import (
     TelegramLink,
 )
 from bot.rendering import label
+from bot.services.console import signin
 from bot.services.contacts.audience import Audience
 from bot.services.events import invitations
 from bot.services.events import registry as event_registry
@@ -234,3 +235,20 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_document(
             message.chat_id, InputFile(path.read_bytes(), filename=path.name)
         )
+
+
+async def console(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send a coordinator a one-time sign-in link to the console, here in the chat."""
+    d, message = deps(context), update.effective_message
+    assert message is not None
+    async with d.database.session_scope() as session:
+        coordinator = await onboarding.is_coordinator(session, message.chat_id)
+        if coordinator is not None:
+            token = await signin.issue(session, coordinator, channel="telegram", now=d.clock.now())
+            language = coordinator.language
+    if coordinator is None:
+        await help_(update, context)
+        return
+    url = f"{d.public_url.rstrip('/')}{signin.SIGNIN_PATH}{token}"
+    minutes = int(signin.LINK_LIFETIME.total_seconds() // 60)
+    await message.reply_html(d.texts.render("console_link", language, url=url, minutes=minutes))

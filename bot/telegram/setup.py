@@ -63,6 +63,7 @@ def add_handlers(app: Application) -> None:
         ("recs", desk_commands.recs),
         ("stats", desk_commands.stats),
         ("export", desk_commands.export),
+        ("console", desk_commands.console),
     ):
         app.add_handler(CommandHandler(name, command, filters=private))
     app.add_handler(CallbackQueryHandler(desk.pressed, pattern=r"^bc:"))
