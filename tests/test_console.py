@@ -368,6 +368,13 @@ async def test_the_funding_report_and_the_full_export_come_from_the_reports_page
         everything = await client.get(f"{base(scene)}/export.xlsx")
         assert everything.status_code == 200 and everything.content[:2] == b"PK"
         assert "attachment" in everything.headers["content-disposition"]
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(everything.content), read_only=True)
+        logged = [row[2] for row in book["audit"].iter_rows(min_row=2, values_only=True)]
+        assert logged == ["sign_in"]  # the export's own entry is written after the sheets
     async with scene.database.session_scope() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["sign_in", "export"]

@@ -216,6 +216,7 @@ SHEETS = [
     "recommendations",
     "recommendation_updates",
     "deliveries",
+    "audit",
 ]
 
 
@@ -368,7 +369,7 @@ def test_export_writes_every_table_as_a_sheet(network: Cli, tmp_path: Path) -> N
     file = tmp_path / "network.xlsx"
     result = network("export", str(file))
     assert result.exit_code == 0, result.output
-    assert "Wrote 10 sheet(s)" in result.output and "Times in Europe/Riga" in result.output
+    assert "Wrote 11 sheet(s)" in result.output and "Times in Europe/Riga" in result.output
     book = load_workbook(file)
     assert book.sheetnames == SHEETS
     contacts = {row["name"]: row for row in rows_of(book["contacts"])}
@@ -487,7 +488,7 @@ def test_export_keeps_the_period_and_the_event_asked_for(network: Cli, tmp_path:
     valga = tmp_path / "valga.xlsx"
     assert network("export", str(valga), "--event", "valga-2027").exit_code == 0
     book = load_workbook(valga)
-    assert book.sheetnames == [s for s in SHEETS if s != "survey visit-feedback"]
+    assert book.sheetnames == [s for s in SHEETS if s not in ("survey visit-feedback", "audit")]
     names = {r["name"] for r in rows_of(book["contacts"])}
     assert names == {i.name for i in INVITED["valga-2027"]}
     assert len(rows_of(book["survey valga-2027-feedback"])) == 3

@@ -12,6 +12,7 @@ otherwise listed in full. Times are shown in one zone, named in each header. Not
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import (
+    AuditEntry,
     Contact,
     Event,
     Invitation,
@@ -91,6 +93,7 @@ async def collect(
         builder.recommendations,
         builder.updates,
         builder.deliveries,
+        builder.audit,
     ):
         for sheet in await step():
             sheets.append(sheet)
@@ -399,6 +402,25 @@ class _Builder:
             for m in await self.session.scalars(query.order_by(OutboxMessage.id))
         ]
         return [Sheet("deliveries", header, rows)]
+
+    async def audit(self) -> list[Sheet]:
+        """Every change made in the console: who, when, what, before and after."""
+        if self.scope.event_id is not None:
+            return []
+        query = select(AuditEntry).where(*self.scope.within(AuditEntry.at))
+        header = [self.at("at"), *_words("who action subject before after")]
+        rows = [
+            [
+                self.local(e.at),
+                self.names.get(e.actor_id or 0) or "",
+                e.action,
+                e.subject,
+                json.dumps(e.before, ensure_ascii=False) if e.before else "",
+                json.dumps(e.after, ensure_ascii=False) if e.after else "",
+            ]
+            for e in await self.session.scalars(query.order_by(AuditEntry.at, AuditEntry.id))
+        ]
+        return [Sheet("audit", header, rows)]
 
 
 def _words(names: str) -> list[str]:
