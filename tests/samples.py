@@ -899,6 +899,7 @@ SAMPLES["reports/report"] = [
         "start": date(2027, 1, 1),
         "end": date(2027, 6, 30),
         "people": 121,
+        "public_administration": 90,
         "by_group": {
             "municipality": 75,
             "state_institution": 15,
@@ -1008,6 +1009,7 @@ SAMPLES["reports/report"] = [
         "start": date(2027, 7, 1),
         "end": date(2027, 7, 31),
         "people": 0,
+        "public_administration": 0,
         "by_group": {
             group: 0
             for group in (

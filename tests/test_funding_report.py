@@ -8,7 +8,7 @@ from the service under test.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -19,7 +19,7 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.reporting.funding_report import ReportFigures, figures
+from bot.services.reporting.funding_report import ReportFigures, figures, render_html
 from tests.conftest import Cli
 from tests.test_export import (
     EVENTS,
@@ -90,9 +90,14 @@ def expected(start: date, end: date) -> dict[str, Any]:
     }
 
 
+# The test network's events are in 2027: report as it will stand once they are all over.
+AFTER_EVERYTHING = datetime(2028, 1, 1, tzinfo=UTC)
+AS_OF = ("--as-of", "2027-12-31")
+
+
 def computed(url: str, start: date, end: date) -> ReportFigures:
     async def work(session: AsyncSession) -> ReportFigures:
-        return await figures(session, start=start, end=end, zone=RIGA)
+        return await figures(session, start=start, end=end, zone=RIGA, now=AFTER_EVERYTHING)
 
     return query(url, work)
 
@@ -123,7 +128,15 @@ def test_the_seminar_without_attendance_counts_who_accepted_and_says_so(
     report = computed(network.url, *PERIODS[0])
     assert [e.slug for e in report.without_attendance] == ["mediators-riga-2027"]
     result = network(
-        "report", "--from", "2027-01-01", "--to", "2027-07-31", "--out", str(tmp_path / "r.html")
+        "report",
+        "--as-of",
+        "2027-12-31",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "2027-07-31",
+        "--out",
+        str(tmp_path / "r.html"),
     )
     assert result.exit_code == 0, result.output
     assert "15 people involved" in result.output
@@ -141,7 +154,17 @@ def all_names() -> set[str]:
 def test_xlsx_report_has_charts_and_estonian_headings(network: Cli, tmp_path: Path) -> None:
     file = tmp_path / "aruanne.xlsx"
     result = network(
-        "report", "--from", "2027-01-01", "--to", "2027-07-31", "--lang", "et", "--out", str(file)
+        "report",
+        "--as-of",
+        "2027-12-31",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "2027-07-31",
+        "--lang",
+        "et",
+        "--out",
+        str(file),
     )
     assert result.exit_code == 0, result.output
     sheet = load_workbook(file).active
@@ -175,6 +198,8 @@ def test_html_report_has_svg_charts_headings_in_its_language_and_no_names(
     file = tmp_path / "report.html"
     result = network(
         "report",
+        "--as-of",
+        "2027-12-31",
         "--from",
         "2027-01-01",
         "--to",
@@ -198,9 +223,51 @@ def test_html_report_has_svg_charts_headings_in_its_language_and_no_names(
 def test_report_refuses_an_unknown_format_and_a_backwards_period(
     network: Cli, tmp_path: Path
 ) -> None:
-    pdf = network("report", "--from", "2027-01-01", "--to", "2027-07-31", "--out", "r.pdf")
+    pdf = network(
+        "report",
+        "--as-of",
+        "2027-12-31",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "2027-07-31",
+        "--out",
+        "r.pdf",
+    )
     assert pdf.exit_code == 1 and "use a .xlsx or .html file name" in pdf.output
     backwards = network(
-        "report", "--from", "2027-07-31", "--to", "2027-01-01", "--out", str(tmp_path / "r.xlsx")
+        "report",
+        "--as-of",
+        "2027-12-31",
+        "--from",
+        "2027-07-31",
+        "--to",
+        "2027-01-01",
+        "--out",
+        str(tmp_path / "r.xlsx"),
     )
     assert backwards.exit_code == 1 and "is before" in backwards.output
+
+
+def test_only_events_that_have_ended_count_as_held(network: Cli) -> None:
+    def held(now: datetime) -> list[str]:
+        async def work(session: AsyncSession) -> list[str]:
+            report = await figures(
+                session, start=date(2027, 1, 1), end=date(2027, 7, 31), zone=RIGA, now=now
+            )
+            return [e.slug for e in report.events]
+
+        return query(network.url, work)  # type: ignore[no-any-return]
+
+    everything = held(AFTER_EVERYTHING)
+    assert everything and held(datetime(2026, 12, 2, tzinfo=UTC)) == []
+    assert len(held(datetime(2027, 3, 1, tzinfo=UTC))) < len(everything)
+
+
+def test_the_report_counts_public_administration_as_the_programme_does(network: Cli) -> None:
+    report = computed(network.url, *PERIODS[0])
+    assert report.public_administration == (
+        report.by_group["municipality"] + report.by_group["state_institution"]
+    )
+    html = render_html(report, "lv", RIGA)
+    assert "Valsts pārvalde (pašvaldības, ministrijas un valsts iestādes)" in html

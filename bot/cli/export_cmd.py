@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -127,8 +127,17 @@ def export(
     required=True,
     help="FILE.xlsx (with charts) or FILE.html (with SVG charts).",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    type=_DAY,
+    metavar=_DATE,
+    help="Count as held the events that had ended by the end of this day (default: now).",
+)
 @pass_state
-def report(state: State, start: datetime, end: datetime, language: str, out: Path) -> None:
+def report(
+    state: State, start: datetime, end: datetime, language: str, out: Path, as_of: datetime | None
+) -> None:
     """Report the period's results to the funder: people involved by group and country,
     events by kind, active mediators, survey satisfaction and recommendation status.
 
@@ -143,8 +152,13 @@ def report(state: State, start: datetime, end: datetime, language: str, out: Pat
 
     async def work(database: Database) -> funding_report.ReportFigures:
         async with database.session_scope() as session:
+            held_by = (
+                datetime.combine(as_of.date() + timedelta(days=1), time(0), tzinfo=zone)
+                if as_of is not None
+                else datetime.now(UTC)
+            )
             return await funding_report.figures(
-                session, start=start.date(), end=end.date(), zone=zone
+                session, start=start.date(), end=end.date(), zone=zone, now=held_by
             )
 
     figures = with_database(state.settings, work)

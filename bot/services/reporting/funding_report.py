@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -84,6 +84,12 @@ class ReportFigures:
     recommendations: dict[str, int]  # status at the end of the period -> count
 
     @property
+    def public_administration(self) -> int:
+        """Municipal staff plus ministry and state-institution staff, as the programme reports
+        it (the Roma Platform III results: 90 = 75 + 15)."""
+        return self.by_group.get("municipality", 0) + self.by_group.get("state_institution", 0)
+
+    @property
     def by_kind(self) -> dict[str, KindFigure]:
         return {
             kind: KindFigure(
@@ -107,11 +113,19 @@ def bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def figures(
-    session: AsyncSession, *, start: date, end: date, zone: ZoneInfo
+    session: AsyncSession,
+    *,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> ReportFigures:
-    """Count what the funder asks for in the period from `start` to `end` (local days)."""
+    """Count what the funder asks for in the period from `start` to `end` (local days).
+
+    Only events that have ended by `now` count as held.
+    """
     since, until = bounds(start, end, zone)
-    events, people = await _events(session, since, until, zone)
+    events, people = await _events(session, since, until, zone, now or datetime.now(UTC))
     contacts = list(await session.scalars(select(Contact).where(Contact.id.in_(people))))
     groups = Counter(c.stakeholder_group or UNSPECIFIED for c in contacts)
     mediators = [c for c in contacts if c.role == "mediator"]
@@ -132,13 +146,13 @@ async def figures(
 
 
 async def _events(
-    session: AsyncSession, since: datetime, until: datetime, zone: ZoneInfo
+    session: AsyncSession, since: datetime, until: datetime, zone: ZoneInfo, now: datetime
 ) -> tuple[list[EventFigure], set[int]]:
-    """The events held in the period, and the ids of everyone who took part in any."""
+    """The events held in the period (ended by now), and everyone who took part in any."""
     events = list(
         await session.scalars(
             select(Event)
-            .where(Event.starts_at >= since, Event.starts_at < until)
+            .where(Event.starts_at >= since, Event.starts_at < until, Event.ends_at <= now)
             .where(Event.status.not_in(NOT_HELD))
             .order_by(Event.starts_at, Event.id)
         )
@@ -252,6 +266,7 @@ def template_values(report: ReportFigures, language: str) -> dict[str, Any]:
         "end": report.end,
         "people": report.people,
         "by_group": dict(report.by_group),
+        "public_administration": report.public_administration,
         "countries": [
             {"code": code, "name": locale.territories.get(code, code), "people": n}
             for code, n in report.by_country.items()
@@ -341,6 +356,7 @@ def write_xlsx(path: Path, report: ReportFigures, language: str, zone: ZoneInfo)
     for key, name in words.groups.items():
         add(name, report.by_group[key])
     _chart(sheet, text["by_group"], first, sheet.max_row, f"E{first - 1}")
+    add(text["public_administration"], report.public_administration, font=bold)
     heading(text["by_country"])
     add(text["country"], text["people_count"], font=bold)
     for country in values["countries"]:
