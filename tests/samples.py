@@ -308,6 +308,16 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "text": "Ühine kohtumine Valgas toimub 4. veebruaril.",
             "unsubscribe_url": "https://expertbot.example.lv/u/Zx2cV5bNm7",
         },
+        {  # written in several languages in the console: each reader gets their own
+            "contact_name": "Kadri Tamm",
+            "subject": "",
+            "text": {
+                "lv": "Kopīgā sanāksme Valgā notiks 4. februārī.",
+                "et": "Ühine kohtumine Valgas toimub 4. veebruaril.",
+                "en": "The joint meeting in Valga is on 4 February.",
+            },
+            "unsubscribe_url": "https://expertbot.example.lv/u/Zx2cV5bNm7",
+        },
     ],
     "telegram_invite_link": [
         {

@@ -697,7 +697,7 @@ SAMPLES["console/broadcast"] = [
         "here": "/broadcast",
         "audiences": _AUDIENCES,
         "chosen": "all",
-        "text": "",
+        "texts": {},
         "errors": [],
     },
     {
@@ -705,7 +705,7 @@ SAMPLES["console/broadcast"] = [
         "here": "/broadcast",
         "audiences": _AUDIENCES,
         "chosen": "role:mediator",
-        "text": "Tikšanās Valgā sāksies 10:00.",
+        "texts": {"lv": "Tikšanās Valgā sāksies 10:00.", "et": "Kohtumine Valgas algab kell 10."},
         "errors": ["empty", "too_long", "audience"],
         "limit": 3500,
     },
@@ -714,7 +714,7 @@ SAMPLES["console/broadcast_preview"] = [
     {
         **_SIGNED,
         "here": "/broadcast",
-        "text": "Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas.",
+        "texts": {"lv": "Tikšanās Valgā sāksies 10:00 <b>Puiestee</b> ielā 8 & pēc tam pusdienas."},
         "choice": "event:1",
         "audience": VALGA["title"]["lv"],
         "language_names": [("lv", "latviešu"), ("et", "igauņu"), ("en", "angļu")],

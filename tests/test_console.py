@@ -557,26 +557,37 @@ async def test_a_broadcast_is_previewed_with_counts_then_sent_and_followed(scene
         page = await client.get(f"{base(scene)}/broadcast")
         token = csrf_of(page)
         empty = await client.post(
-            f"{base(scene)}/broadcast/preview", data={"csrf": token, "audience": "all", "text": ""}
+            f"{base(scene)}/broadcast/preview",
+            data={"csrf": token, "audience": "all", "text_lv": " "},
         )
         assert empty.status_code == 422 and "Vispirms uzrakstiet ziņu" in empty.text
         text = "Tikšanās Valgā sāksies 10:00 & pēc tam pusdienas."
         shown = await client.post(
             f"{base(scene)}/broadcast/preview",
-            data={"csrf": token, "audience": "country:EE", "text": text},
+            data={"csrf": token, "audience": "country:EE", "text_lv": text},
         )
         assert shown.status_code == 200 and "Pārbaudiet pirms nosūtīšanas" in shown.text
         assert "Igaunija" in shown.text
         async with scene.database.session_scope() as session:
             assert list(await session.scalars(select(OutboxMessage.kind))) == ["console_signin"]
+        estonian = "Kohtumine Valgas algab kell 10 ja pärast on lõuna."
         sent = await client.post(
             f"{base(scene)}/broadcast/send",
-            data={"csrf": token, "audience": "role:regional_expert", "text": text},
+            data={
+                "csrf": token,
+                "audience": "role:regional_expert",
+                "text_lv": text,
+                "text_et": estonian,
+            },
         )
         assert sent.status_code == 303
         scene.service_wake()
         got = await expert.wait_for_message(lambda m: "pusdienas" in (m.text or ""))
-        assert got.text and text in got.text
+        assert got.text and text in got.text and estonian not in got.text
+        mail: MailServer = scene.mail  # type: ignore[attr-defined]
+        (kadri,) = await mail.wait_for_address("kadri.tamm@valga.example", timeout=30)
+        body = str(kadri.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert estonian in body and text not in body  # Kadri reads Estonian
         follow = await client.get(f"{base(scene)}{sent.headers['location'].split('/console')[1]}")
         assert follow.status_code == 200 and "Nosūtītas:" in follow.text
 

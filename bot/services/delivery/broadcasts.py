@@ -95,14 +95,18 @@ async def preview(
 async def send(
     session: AsyncSession,
     people: list[Contact],
-    text: str,
+    text: str | dict[str, str],
     *,
     key: str,
     now: datetime,
     policy: outbox.DeliveryPolicy,
     channels: tuple[str, ...] = outbox.CHANNEL_ORDER,
 ) -> int:
-    """Queue the message on every open channel of each person; returns how many rows."""
+    """Queue the message on every open channel of each person; returns how many rows.
+
+    `text` is one text for everyone, or one per language ({"lv": ..., "et": ...}): each person
+    gets theirs, else the Latvian one, else the first given.
+    """
     queued = 0
     for contact in people:
         for channel in channels:

@@ -42,14 +42,23 @@ def _common(signed: Signed) -> dict[str, Any]:
     return {"me": signed.who.name, "csrf": signed.csrf, "here": "/broadcast"}
 
 
+def _texts(form: Any) -> dict[str, str]:
+    """The message in each language written (the form has one box a language)."""
+    return {
+        lang: str(form.get(f"text_{lang}", "")).strip()
+        for lang in LANGUAGES
+        if str(form.get(f"text_{lang}", "")).strip()
+    }
+
+
 async def _compose(request: Request, signed: Signed) -> Response:
-    """Write the message and choose who gets it."""
+    """Write the message (in one language or more) and choose who gets it."""
     return pages(request).render(
         "broadcast",
         signed.language,
         audiences=await _audiences(request, signed),
         chosen="all",
-        text="",
+        texts={},
         errors=[],
         **_common(signed),
     )
@@ -58,10 +67,12 @@ async def _compose(request: Request, signed: Signed) -> Response:
 async def _preview(request: Request, signed: Signed) -> Response:
     """Show the message and the counts per channel and language before anything is sent."""
     form = await request.form()
-    text = str(form.get("text", "")).strip()
+    texts = _texts(form)
     choice = str(form.get("audience", "all"))
     audiences = await _audiences(request, signed)
-    errors = ["empty"] if not text else ["too_long"] if len(text) > TEXT_LIMIT else []
+    errors = ["empty"] if not texts else []
+    if any(len(t) > TEXT_LIMIT for t in texts.values()):
+        errors.append("too_long")
     if choice not in dict(audiences):
         errors.append("audience")
     if errors:
@@ -71,7 +82,7 @@ async def _preview(request: Request, signed: Signed) -> Response:
             422,
             audiences=audiences,
             chosen=choice,
-            text=text,
+            texts=texts,
             errors=errors,
             limit=TEXT_LIMIT,
             **_common(signed),
@@ -82,7 +93,7 @@ async def _preview(request: Request, signed: Signed) -> Response:
     return pages(request).render(
         "broadcast_preview",
         signed.language,
-        text=text,
+        texts=texts,
         choice=choice,
         audience=dict(audiences)[choice],
         preview=shown,
@@ -94,14 +105,16 @@ async def _preview(request: Request, signed: Signed) -> Response:
 async def _send(request: Request, signed: Signed) -> Response:
     """Queue the message for everyone chosen, then follow its progress."""
     form = await request.form()
-    text = str(form.get("text", "")).strip()[:TEXT_LIMIT]
+    texts = {lang: text[:TEXT_LIMIT] for lang, text in _texts(form).items()}
     choice = str(form.get("audience", ""))
     deps = deps_of(request)
-    if not text or choice not in dict(await _audiences(request, signed)) or deps.policy is None:
+    if not texts or choice not in dict(await _audiences(request, signed)) or deps.policy is None:
         return see_other(request, "/broadcast")
     key = f"broadcast:console:{secrets.token_hex(6)}"
     async with deps.database.session_scope() as session:
         people = await broadcasts.recipients(session, choice)
+        # One language written: everyone gets it as written; several: each their own (or lv).
+        text: str | dict[str, str] = next(iter(texts.values())) if len(texts) == 1 else texts
         queued = await broadcasts.send(
             session, people, text, key=key, now=signed.now, policy=deps.policy
         )
