@@ -565,6 +565,11 @@ SAMPLES["console/survey"] = [
         **_SIGNED,
         "here": "/surveys/visit-feedback",
         "scales": {"useful": 5},
+        "sent": "11",
+        "linked": [
+            {"key": "valga-2027", "title": VALGA["title"], "people": 21, "over": True},
+            {"key": "x", "title": VALGA["title"], "people": 0, "over": False},
+        ],
         "results": {
             "slug": "visit-feedback",
             "title": "Atgriezeniskā saite par vizīti Sabilē un Talsos",
@@ -620,6 +625,8 @@ SAMPLES["console/survey"] = [
         **_SIGNED,
         "here": "/surveys/x",
         "scales": {},
+        "sent": None,
+        "linked": [],
         "results": {
             "slug": "x",
             "title": "Tagasiside",

@@ -839,3 +839,43 @@ async def test_the_telegram_desk_sends_a_coordinator_a_sign_in_link(scene: Scene
     await expert.send("/console")
     answer = await expert.wait_for_message()
     assert "/console/signin/" not in (answer.text or "")  # not a coordinator: the ordinary help
+
+
+async def test_a_survey_is_sent_now_to_those_who_came(scene: Scene) -> None:
+    from bot.services.surveys import registry as survey_registry
+    from bot.services.surveys.files import read_survey_file
+    from tests.conftest import DATA
+
+    async with scene.database.session_scope() as session:
+        await survey_registry.load_survey(
+            session, read_survey_file(DATA / "surveys" / "visit-feedback.yaml")
+        )
+    event_id = await scene.event()
+    async with scene.database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        event.survey_slug = "visit-feedback"
+    await scene.invite(event_id, "kadri.tamm@valga.example")
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        door = await client.get(f"{base(scene)}/events/valga-2027/attendance")
+        await client.post(
+            f"{base(scene)}/events/valga-2027/attendance/walk-in",
+            data={"csrf": csrf_of(door), "who": "kadri.tamm@valga.example"},
+        )
+        page = await client.get(f"{base(scene)}/surveys/visit-feedback")
+        assert "Nosūtīt dalībniekiem (1)" in page.text
+        sent = await client.post(
+            f"{base(scene)}/surveys/visit-feedback/send",
+            data={"csrf": csrf_of(page), "event": "valga-2027"},
+        )
+        assert sent.headers["location"].endswith("?sent=1")
+        again = await client.post(
+            f"{base(scene)}/surveys/visit-feedback/send",
+            data={"csrf": csrf_of(page), "event": "valga-2027"},
+        )
+        assert again.headers["location"].endswith("?sent=0")  # once each
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    messages = await mail.wait_for_address("kadri.tamm@valga.example", 2, timeout=30)
+    assert any("Tagasiside" in str(m["Subject"]) for m in messages)

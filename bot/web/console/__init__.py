@@ -47,6 +47,7 @@ ROUTES: list[BaseRoute] = [
     Route("/surveys/{key}/edit", survey_form.form_page, methods=["GET"]),
     Route("/surveys/{key}/edit", survey_form.save, methods=["POST"]),
     Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
+    Route("/surveys/{key}/send", surveys.send, methods=["POST"]),
     Route("/recommendations", recommendations.board, methods=["GET"]),
     Route("/recommendations/new", rec_form.form_page, methods=["GET"]),
     Route("/recommendations/new", rec_form.save, methods=["POST"]),

@@ -6,12 +6,16 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.db.models import Event
 from bot.services.console import audit
+from bot.services.events import registry as events
 from bot.services.reporting.tables import write_xlsx
 from bot.services.surveys import registry as surveys
+from bot.services.surveys import sending
 from bot.web.console.auth import Signed, signed_in
 from bot.web.console.render import pages, see_other
 from bot.web.console.reports import XLSX
@@ -50,6 +54,17 @@ async def _results(request: Request, signed: Signed) -> Response:
             return see_other(request, "/surveys")
         shown = await surveys.results(session, survey, signed.language)
         scales = {q.key: q.scale for q in survey.questions}
+        linked = [
+            {
+                "key": e.slug,
+                "title": e.title,
+                "people": len(await sending.participants(session, e)),
+                "over": e.ends_at <= signed.now,
+            }
+            for e in await session.scalars(
+                select(Event).where(Event.survey_slug == survey.slug).order_by(Event.starts_at)
+            )
+        ]
     return pages(request).render(
         "survey",
         signed.language,
@@ -58,6 +73,8 @@ async def _results(request: Request, signed: Signed) -> Response:
         here=f"/surveys/{shown.slug}",
         results=shown,
         scales=scales,
+        linked=linked,
+        sent=request.query_params.get("sent"),
     )
 
 
@@ -83,6 +100,32 @@ async def _export(request: Request, signed: Signed) -> Response:
         return Response(path.read_bytes(), media_type=XLSX, headers=headers)
 
 
+async def _send(request: Request, signed: Signed) -> Response:
+    """Send the survey now to the people who came to one of its events (once each)."""
+    form = await request.form()
+    deps = deps_of(request)
+    async with deps.database.session_scope() as session:
+        survey = await surveys.find_survey(session, request.path_params["key"])
+        event = await events.find_event(session, str(form.get("event", "")))
+        if survey is None or event is None or deps.policy is None:
+            return see_other(request, "/surveys")
+        people = await sending.participants(session, event)
+        sent = await sending.send(
+            session, survey, people, event=event, now=signed.now, policy=deps.policy
+        )
+        await audit.record(
+            session,
+            actor_id=signed.who.contact_id,
+            action="send_survey",
+            subject=f"survey:{survey.slug}",
+            now=signed.now,
+            after={"event": event.slug, "sent": sent},
+        )
+        slug = survey.slug
+    return see_other(request, f"/surveys/{slug}?sent={sent}")
+
+
 surveys_page = signed_in(_list)
 results_page = signed_in(_results)
 export = signed_in(_export)
+send = signed_in(_send)
