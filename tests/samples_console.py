@@ -893,3 +893,5 @@ SAMPLES["replies/console_link"] = [
     {"url": "https://tikls.km.example/console/signin/Zx2cV5bNm7Qw3Er4Ty5Ui6Op7Aa", "minutes": 15},
     {"url": "http://127.0.0.1:8080/console/signin/a", "minutes": 1},
 ]
+
+SAMPLES["replies/bc_too_long"] = [{"limit": 3500, "length": 4000}, {"limit": 21, "length": 22}]

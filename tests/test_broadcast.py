@@ -206,3 +206,18 @@ async def test_recs_names_recommendations_by_their_words_with_the_comment(net: N
     ).text or ""
     assert "Organizēt Valgas un Latvijas romu mediatoru pieredzes apmaiņu.: Tiek īstenots" in reply
     assert "Tikšanās Valgā norunāta martā." in reply and "valga-2020-mediators" not in reply
+
+
+async def test_a_broadcast_too_long_for_telegram_is_refused_with_the_limit_and_can_be_retyped(
+    net: Network,
+) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    await sandra.send("/broadcast")
+    await sandra.wait_for_message()
+    await sandra.send("Ļoti gara ziņa. " * 250)  # 4,000 characters: the preview would not fit
+    refused = (await sandra.wait_for_message()).text or ""
+    assert "Ziņa ir par garu: ne vairāk kā 3\xa0500 zīmes (šai ir 4\xa0000)" in refused
+    await sandra.send("Īsa ziņa.")
+    choice = await sandra.wait_for_message()
+    assert choice.reply_markup  # the audience buttons: the wizard goes on

@@ -21,6 +21,7 @@ from bot.services.onboarding import chats as onboarding
 from bot.telegram.context import Deps, deps, keyboard
 
 STATE = "broadcast"
+TEXT_LIMIT = 3500  # a broadcast's text; the preview and Telegram's 4,096 need the rest
 
 
 async def _coordinator(d: Deps, chat_id: int) -> Contact | None:
@@ -60,6 +61,12 @@ async def text_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if coordinator is None:
         return
     language = coordinator.language
+    if len(message.text) > TEXT_LIMIT:  # the preview adds its own lines: keep within 4,096
+        limit, length = TEXT_LIMIT, len(message.text)
+        await message.reply_html(
+            d.texts.render("bc_too_long", language, limit=limit, length=length)
+        )
+        raise ApplicationHandlerStop  # handled: no "not understood" after it
     state.update(step="audience", text=message.text)
     async with d.database.session_scope() as session:
         upcoming = list(
