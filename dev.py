@@ -39,6 +39,14 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def expertbot_args(args: list[str]) -> list[str]:
+    """`dev.py run --no-browser` means `expertbot run --no-browser`, as the README writes it;
+    `dev.py run contacts list` runs that command instead."""
+    if not args or args[0].startswith("-"):
+        return ["run", *args]
+    return args
+
+
 def main() -> int:
     verb, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("run", [])
     if verb not in ("run", "test", "setup"):
@@ -50,7 +58,7 @@ def main() -> int:
     if verb == "test":
         command = [str(BIN / "python"), "-m", "pytest", *args]
     else:
-        command = [str(BIN / "expertbot"), *(args or ["run"])]
+        command = [str(BIN / "expertbot"), *expertbot_args(args)]
     return subprocess.call(command, cwd=ROOT)
 
 
