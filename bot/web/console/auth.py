@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -100,6 +101,17 @@ class Signed:
     @property
     def language(self) -> str:
         return self.who.language
+
+    async def log(self, session: AsyncSession, action: str, subject: str, **details: Any) -> None:
+        """Write this coordinator's change to the audit log, in the change's transaction."""
+        await audit.record(
+            session,
+            actor_id=self.who.contact_id,
+            action=action,
+            subject=subject,
+            now=self.now,
+            **details,
+        )
 
 
 Page = Callable[[Request, Signed], Awaitable[Response]]

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from bot.db.models import Event
 from bot.db.vocab import LANGUAGES, ROLES
 from bot.rendering import label
-from bot.services.console import audit
 from bot.services.delivery import broadcasts
 from bot.textformat import pick_language
 from bot.web.console.auth import Signed, signed_in
@@ -118,14 +117,7 @@ async def _send(request: Request, signed: Signed) -> Response:
         queued = await broadcasts.send(
             session, people, text, key=key, now=signed.now, policy=deps.policy
         )
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="broadcast",
-            subject=key,
-            now=signed.now,
-            after={"audience": choice, "messages": queued},
-        )
+        await signed.log(session, "broadcast", key, after={"audience": choice, "messages": queued})
     return see_other(request, f"/broadcast/{key.rsplit(':', 1)[1]}")
 
 

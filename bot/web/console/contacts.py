@@ -17,7 +17,7 @@ from starlette.responses import Response
 from bot.db.models import AuditEntry, Contact, Event, Invitation, OutboxMessage
 from bot.db.vocab import LANGUAGES, ROLES, STAKEHOLDER_GROUPS
 from bot.rendering import label
-from bot.services.console import audit, signin
+from bot.services.console import signin
 from bot.services.contacts import registry
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.contacts.rows import COLUMNS, parse_rows
@@ -83,14 +83,7 @@ async def _export(request: Request, signed: Signed) -> Response:
     async with deps_of(request).database.session_scope() as session:
         people = await _selected(session, request)
         rows = [list(registry.as_row(c).values()) for c in people]
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="export",
-            subject="contacts",
-            now=signed.now,
-            after={"people": len(rows)},
-        )
+        await signed.log(session, "export", "contacts", after={"people": len(rows)})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "contacts.xlsx"
         write_xlsx(path, [("contacts", list(COLUMNS), rows)])
@@ -197,12 +190,10 @@ async def _save(request: Request, signed: Signed) -> Response:
             errors = {saved.column: [saved.reason]}
             return _form_page(request, signed, values, errors, editing=key, status=422)
         after = registry.as_row(saved)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="edit_contact" if contact else "add_contact",
-            subject=f"contact:{saved.id}",
-            now=signed.now,
+            "edit_contact" if contact else "add_contact",
+            f"contact:{saved.id}",
             before={k: v for k, v in (before or {}).items() if v != after[k]} or None,
             after={k: v for k, v in after.items() if not before or v != before[k]},
         )
@@ -231,13 +222,7 @@ async def _erase(request: Request, signed: Signed) -> Response:
             .where(AuditEntry.subject == subject)
             .values(before=None, after=None, note=None)
         )
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="erase",
-            subject=subject,
-            now=signed.now,
-        )
+        await signed.log(session, "erase", subject)
     return see_other(request, "/contacts?erased=1")
 
 
@@ -266,13 +251,7 @@ async def _telegram_link(request: Request, signed: Signed) -> Response:
             days=deps.invite_days,
             zone=deps.policy.zone_of(contact),
         )
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="telegram_link",
-            subject=f"contact:{contact.id}",
-            now=signed.now,
-        )
+        await signed.log(session, "telegram_link", f"contact:{contact.id}")
     qr = segno.make(issued.link, error="m", micro=False).svg_inline(scale=5, title=contact.name)
     return pages(request).render(
         "telegram_link",
@@ -303,13 +282,7 @@ async def _send_link(request: Request, signed: Signed) -> Response:
             days=deps.invite_days,
             even_if_linked=True,
         )
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="send_telegram_link",
-            subject=f"contact:{contact.id}",
-            now=signed.now,
-        )
+        await signed.log(session, "send_telegram_link", f"contact:{contact.id}")
     return see_other(request, f"/contacts/{contact.id}?link_sent={report.queued}")
 
 

@@ -14,7 +14,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.services.console import audit
 from bot.services.contacts import registry
 from bot.services.contacts.rows import ContactFileError, ParsedFile, parse_rows, read_table
 from bot.web.console.auth import Signed, signed_in
@@ -125,12 +124,10 @@ async def _apply(request: Request, signed: Signed) -> Response:
             await session.rollback()
             return see_other(request, "/contacts/import")
         await registry.apply_import(session, plan)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="import",
-            subject="contacts",
-            now=signed.now,
+            "import",
+            "contacts",
             after={"new": len(plan.new), "updated": len(plan.updated)},
         )
     assert path is not None

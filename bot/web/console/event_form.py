@@ -17,7 +17,6 @@ from starlette.responses import Response
 from bot.db.models import Event
 from bot.db.vocab import EVENT_KINDS, ROLES
 from bot.rendering import LANGUAGES, label
-from bot.services.console import audit
 from bot.services.events import invitations
 from bot.services.events import registry as events
 from bot.services.events.as_file import dump
@@ -215,12 +214,10 @@ async def _save(request: Request, signed: Signed) -> Response:
         told = result.needs_notice and event is not None and event.status != "cancelled"
         if told and event is not None and deps.policy is not None:
             await invitations.notify_change(session, event, now=signed.now, policy=deps.policy)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="edit_event" if editing else "create_event",
-            subject=f"event:{spec.slug}",
-            now=signed.now,
+            "edit_event" if editing else "create_event",
+            f"event:{spec.slug}",
             after={"changes": [str(c) for c in result.changes]} if editing else {"id": spec.slug},
         )
     return see_other(request, f"/events/{spec.slug}")
@@ -295,12 +292,10 @@ async def _upload(request: Request, signed: Signed) -> Response:
         told = result.needs_notice and event is not None and event.status != "cancelled"
         if told and event is not None and deps.policy is not None:
             await invitations.notify_change(session, event, now=signed.now, policy=deps.policy)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="load_event",
-            subject=f"event:{spec.slug}",
-            now=signed.now,
+            "load_event",
+            f"event:{spec.slug}",
             after={"outcome": result.outcome, "changes": [str(c) for c in result.changes]},
         )
     return see_other(request, f"/events/{spec.slug}")

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.db.models import Contact, Event, Invitation
-from bot.services.console import audit
 from bot.services.contacts.audience import Audience
 from bot.services.events import attendance, invitations, reminders
 from bot.services.events import registry as events
@@ -73,14 +72,7 @@ async def _invite(request: Request, signed: Signed) -> Response:
             sent = await invitations.invite(
                 session, event, plan, now=signed.now, policy=deps.policy
             )
-            await audit.record(
-                session,
-                actor_id=signed.who.contact_id,
-                action="invite",
-                subject=f"event:{event.slug}",
-                now=signed.now,
-                after={"invited": sent},
-            )
+            await signed.log(session, "invite", f"event:{event.slug}", after={"invited": sent})
             return see_other(request, f"/events/{event.slug}?invited={sent}")
     return pages(request).render(
         "invite",
@@ -122,12 +114,10 @@ async def _mark(request: Request, signed: Signed) -> Response:
         if event is None:
             return _missing(request, signed)
         if await attendance.set_present(session, event, contact_id, present, now=signed.now):
-            await audit.record(
+            await signed.log(
                 session,
-                actor_id=signed.who.contact_id,
-                action="present" if present else "not_present",
-                subject=f"event:{event.slug}",
-                now=signed.now,
+                "present" if present else "not_present",
+                f"event:{event.slug}",
                 after={"contact_id": contact_id},
             )
     return see_other(request, f"/events/{event.slug}/attendance#c{contact_id}")
@@ -151,13 +141,8 @@ async def _walk_in(request: Request, signed: Signed) -> Response:
             )
         else:
             await attendance.set_present(session, event, contact.id, True, now=signed.now)
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="walk_in",
-            subject=f"event:{event.slug}",
-            now=signed.now,
-            after={"contact_id": contact.id},
+        await signed.log(
+            session, "walk_in", f"event:{event.slug}", after={"contact_id": contact.id}
         )
         added = contact.id
     return see_other(request, f"/events/{event.slug}/attendance?added={added}#c{added}")
@@ -207,12 +192,10 @@ async def _answer(request: Request, signed: Signed) -> Response:
             )
             verdict = outcome.verdict
             if verdict == "recorded":
-                await audit.record(
+                await signed.log(
                     session,
-                    actor_id=signed.who.contact_id,
-                    action="answer",
-                    subject=f"event:{event.slug}",
-                    now=signed.now,
+                    "answer",
+                    f"event:{event.slug}",
                     after={"contact_id": invitation.contact_id, "answer": outcome.status},
                 )
     return see_other(request, f"/events/{event.slug}?answer={verdict}")
@@ -228,14 +211,7 @@ async def _agenda(request: Request, signed: Signed) -> Response:
         queued = 0
         if deps.policy is not None:
             queued = await reminders.send_agenda(session, event, now=signed.now, policy=deps.policy)
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="send_agenda",
-            subject=f"event:{event.slug}",
-            now=signed.now,
-            after={"queued": queued},
-        )
+        await signed.log(session, "send_agenda", f"event:{event.slug}", after={"queued": queued})
     return see_other(request, f"/events/{event.slug}?agenda={queued}")
 
 
@@ -258,13 +234,8 @@ async def _cancel(request: Request, signed: Signed) -> Response:
                 await invitations.cancel_event(
                     session, event, reason, now=signed.now, policy=deps.policy
                 )
-                await audit.record(
-                    session,
-                    actor_id=signed.who.contact_id,
-                    action="cancel_event",
-                    subject=f"event:{event.slug}",
-                    now=signed.now,
-                    after={"reason": reason},
+                await signed.log(
+                    session, "cancel_event", f"event:{event.slug}", after={"reason": reason}
                 )
                 return see_other(request, f"/events/{event.slug}")
     return pages(request).render(

@@ -48,13 +48,7 @@ async def _resend_one(request: Request, signed: Signed) -> Response:
     async with deps.database.session_scope() as session:
         again = await resend(session, outbox_id, now=signed.now)
         if again:
-            await audit.record(
-                session,
-                actor_id=signed.who.contact_id,
-                action="resend",
-                subject=f"outbox:{outbox_id}",
-                now=signed.now,
-            )
+            await signed.log(session, "resend", f"outbox:{outbox_id}")
     return see_other(request, f"/?resent={int(again)}")
 
 

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from bot.db.models import Contact, Event, Recommendation
 from bot.db.vocab import REC_AREAS
 from bot.rendering import LANGUAGES
-from bot.services.console import audit
 from bot.services.recommendations import registry as recs
 from bot.services.recommendations.files import RecFileError, parse_recs
 from bot.textformat import pick_language
@@ -145,12 +144,10 @@ async def _save(request: Request, signed: Signed) -> Response:
         if errors:
             await session.rollback()
             return await _page(request, signed, values, errors, editing=editing, status=422)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="edit_recommendation" if editing else "add_recommendation",
-            subject=f"recommendation:{values['key']}",
-            now=signed.now,
+            "edit_recommendation" if editing else "add_recommendation",
+            f"recommendation:{values['key']}",
         )
     return see_other(request, f"/recommendations#r-{values['key']}")
 

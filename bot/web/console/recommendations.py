@@ -8,7 +8,6 @@ from starlette.responses import Response
 
 from bot.db.vocab import REC_AREAS, REC_STATUSES
 from bot.rendering import label
-from bot.services.console import audit
 from bot.services.recommendations import registry as recs
 from bot.services.recommendations.reminders import tell_done
 from bot.web.console.auth import Signed, signed_in
@@ -67,12 +66,10 @@ async def _set(request: Request, signed: Signed) -> Response:
                     now=signed.now,
                     policy=deps.policy,
                 )
-            await audit.record(
+            await signed.log(
                 session,
-                actor_id=signed.who.contact_id,
-                action="set_status",
-                subject=f"recommendation:{key}",
-                now=signed.now,
+                "set_status",
+                f"recommendation:{key}",
                 before={"status": result.before},
                 after={"status": status, "comment": comment},
             )

@@ -10,7 +10,6 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from bot.services.console import audit
 from bot.services.reporting import exports, funding_report
 from bot.web.console.auth import Signed, signed_in
 from bot.web.console.render import pages
@@ -80,13 +79,7 @@ async def _export(request: Request, signed: Signed) -> Response:
     zone = pages(request).zone
     async with deps.database.session_scope() as session:
         sheets = await exports.collect(session, exports.Scope(zone, None, None, None))
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="export",
-            subject="everything",
-            now=signed.now,
-        )
+        await signed.log(session, "export", "everything")
     name = f"expertbot-{signed.now.astimezone(zone):%Y%m%d-%H%M}.xlsx"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name

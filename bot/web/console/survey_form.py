@@ -17,7 +17,6 @@ from starlette.responses import Response
 from bot.db.models import Survey
 from bot.db.vocab import QUESTION_TYPES
 from bot.rendering import LANGUAGES
-from bot.services.console import audit
 from bot.services.events.files import format_offset
 from bot.services.surveys import registry as surveys
 from bot.services.surveys.files import SurveyFileError, parse_survey
@@ -193,12 +192,10 @@ async def _save(request: Request, signed: Signed) -> Response:
             for problem in error.problems:
                 errors.setdefault(field_of(problem.path), []).append(problem.reason)
             return _page(request, signed, values, errors, editing=editing, status=422)
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="edit_survey" if editing else "create_survey",
-            subject=f"survey:{spec.slug}",
-            now=signed.now,
+            "edit_survey" if editing else "create_survey",
+            f"survey:{spec.slug}",
             after={"outcome": result.outcome, "changes": [str(c) for c in result.changes]},
         )
     return see_other(request, f"/surveys/{spec.slug}")

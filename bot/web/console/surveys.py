@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.db.models import Event
-from bot.services.console import audit
 from bot.services.events import registry as events
 from bot.services.reporting.tables import write_xlsx
 from bot.services.surveys import registry as surveys
@@ -85,13 +84,7 @@ async def _export(request: Request, signed: Signed) -> Response:
         if survey is None:
             return see_other(request, "/surveys")
         header, rows = await surveys.export_table(session, survey)
-        await audit.record(
-            session,
-            actor_id=signed.who.contact_id,
-            action="export",
-            subject=f"survey:{survey.slug}",
-            now=signed.now,
-        )
+        await signed.log(session, "export", f"survey:{survey.slug}")
         name = f"{survey.slug}.xlsx"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
@@ -113,12 +106,10 @@ async def _send(request: Request, signed: Signed) -> Response:
         sent = await sending.send(
             session, survey, people, event=event, now=signed.now, policy=deps.policy
         )
-        await audit.record(
+        await signed.log(
             session,
-            actor_id=signed.who.contact_id,
-            action="send_survey",
-            subject=f"survey:{survey.slug}",
-            now=signed.now,
+            "send_survey",
+            f"survey:{survey.slug}",
             after={"event": event.slug, "sent": sent},
         )
         slug = survey.slug
