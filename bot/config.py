@@ -32,6 +32,12 @@ FIXES: dict[str, str] = {
     "invite_days": "use a number of days between 1 and 365",
     "telegram_webhook": "use true or false",
     "digest_time": "use a local time such as 08:00",
+    "retention_days": "use a number of days of at least 30, e.g. 730 (two years)",
+    "backup_dir": "use a directory the service may write to, e.g. /var/backups/expertbot",
+    "backup_keep": "use how many daily backups to keep, e.g. 14",
+    "metrics_token": "use a long random text, e.g. from: openssl rand -hex 32",
+    "log_format": "use text or json",
+    "trusted_proxies": "use the reverse proxy's addresses separated by commas, e.g. 127.0.0.1",
 }
 
 
@@ -106,6 +112,14 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Riga"
     quiet_hours: str = "20:00-08:00"
     default_language: str = "lv"
+    # Operations (issue 18): retention of delivery records, backups, metrics, log lines.
+    retention_days: int = Field(default=730, ge=30, le=36500)
+    backup_dir: str | None = None
+    backup_keep: int = Field(default=14, ge=1, le=3650)
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (console rate limits).
+    trusted_proxies: str = "127.0.0.1,::1"
 
     @field_validator("database_url")
     @classmethod

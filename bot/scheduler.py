@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -12,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.db.session import Database
 from bot.services.clock import Clock
 from bot.services.delivery.outbox import DeliveryPolicy
+from bot.services.delivery.stats import STATS
 from bot.services.events import answer_digest, reminders
 from bot.services.recommendations import reminders as rec_reminders
 from bot.services.reporting import coordinator_digest
@@ -30,6 +32,13 @@ class Ticker:
 
     async def tick(self) -> int:
         """Queue whatever has come due; a process that was down catches up here."""
+        started = wallclock.perf_counter()
+        try:
+            return await self._tick()
+        finally:
+            STATS.tick("due-scan", wallclock.perf_counter() - started)
+
+    async def _tick(self) -> int:
         async with self.database.session_scope() as session:
             now = self.clock.now()
             count = await reminders.queue_due(session, now=now, policy=self.policy)

@@ -20,6 +20,7 @@ from bot.services.clock import Clock
 from bot.services.delivery import outbox
 from bot.services.delivery.compose import Composer, Unreachable
 from bot.services.delivery.port import Outgoing, Sender, SendResult
+from bot.services.delivery.stats import STATS
 
 log = logging.getLogger("expertbot.dispatcher")
 
@@ -180,6 +181,10 @@ class Dispatcher:
     async def _record_all(
         self, done: list[tuple[OutboxMessage, Outgoing | None, SendResult | None]]
     ) -> None:
+        now = self.clock.now()
+        for row, message, result in done:
+            if message is not None and result is not None:
+                STATS.record(row.channel, result.outcome, at=now)
         async with self.database.session_scope() as session:
             sent = [(r, m, res) for r, m, res in done if m and res and res.outcome == "sent"]
             if sent:
