@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 from sqlalchemy import select, update
+from starlette.applications import Starlette
+from starlette.requests import Request
 
 from bot.db.models import AuditEntry, ConsoleSession, Contact, Event, Invitation, OutboxMessage
 from bot.sandbox.mail_server import MailServer
 from bot.services.contacts import registry
+from bot.web.console.auth import client_ip
 from tests.test_onboarding import ilze
 from tests.test_rsvp import Scene, scene  # noqa: F401  (the fixture)
 
@@ -109,6 +113,50 @@ async def test_attempts_are_limited_per_address(scene: Scene) -> None:
     async with httpx.AsyncClient() as client:
         answers = [await ask_for_link(scene, client, "nobody@nowhere.example") for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 5 + [429]
+
+
+async def test_attempts_behind_the_proxy_are_limited_per_forwarded_address(scene: Scene) -> None:
+    # The test's client is 127.0.0.1, a trusted proxy by default (Caddy on the same machine).
+    async def attempt(client: httpx.AsyncClient, forwarded: str, n: int) -> int:
+        form = await client.get(f"{base(scene)}/login")
+        answer = await client.post(
+            f"{base(scene)}/login",
+            data={"email": f"nobody{n}@nowhere.example", "csrf": csrf_of(form)},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        return answer.status_code
+
+    async with httpx.AsyncClient() as client:
+        # A forged left-most entry changes nothing: the proxy's right-most addition counts.
+        first = [await attempt(client, f"10.9.9.{n}, 203.0.113.5", n) for n in range(21)]
+        other = await attempt(client, "203.0.113.6", 99)
+    assert first == [200] * 20 + [429] and other == 200
+
+
+def forwarded_from(peer: str, chain: str, trusted: str) -> str:
+    app = Starlette()
+    app.state.trusted_proxies = trusted
+    app.state.web = SimpleNamespace()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/console/login",
+        "headers": [(b"x-forwarded-for", chain.encode())],
+        "client": (peer, 50000),
+        "app": app,
+    }
+    return client_ip(Request(scope))
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
+    trusted = "127.0.0.1,::1,10.0.0.0/8"
+    assert forwarded_from("127.0.0.1", "198.51.100.7, 203.0.113.5, 10.1.2.3", trusted) == (
+        "203.0.113.5"
+    )
+    assert forwarded_from("::1", "203.0.113.9", trusted) == "203.0.113.9"
+    # Anyone else's X-Forwarded-For is theirs to forge: the peer's address counts.
+    assert forwarded_from("198.51.100.20", "203.0.113.5", trusted) == "198.51.100.20"
+    assert forwarded_from("127.0.0.1", "203.0.113.5", "10.0.0.1") == "127.0.0.1"
 
 
 async def test_an_expired_or_unknown_link_is_refused(scene: Scene) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,9 @@ FORM_COOKIE = "expertbot_console_form"
 WINDOW = timedelta(minutes=15)
 PER_ADDRESS = 5
 PER_ADDRESS_IP = 20
+# EXPERTBOT_TRUSTED_PROXIES' default; the service may put its setting on app.state.
+TRUSTED_PROXIES = "127.0.0.1,::1"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass
@@ -54,6 +58,48 @@ def attempts(request: Request) -> Attempts:
     if found is None:
         found = request.app.state.console_attempts = Attempts()
     return found
+
+
+def _networks(listed: str) -> list[Network]:
+    found = []
+    for item in listed.split(","):
+        try:
+            found.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            continue
+    return found
+
+
+def _trusted(address: str, networks: list[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(request: Request) -> str:
+    """The address a request came from: the peer, or, when the peer is a trusted proxy, the
+    right-most address in X-Forwarded-For that is not a trusted proxy (left ones are forgeable)."""
+    peer = request.client.host if request.client else "?"
+    listed = (
+        getattr(deps_of(request), "trusted_proxies", None)
+        or getattr(request.app.state, "trusted_proxies", None)
+        or TRUSTED_PROXIES
+    )
+    networks = _networks(str(listed))
+    if not _trusted(peer, networks):
+        return peer
+    chain = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(chain):
+        if not _trusted(hop, networks):
+            return hop
+    return chain[0] if chain else peer
 
 
 def csrf_for(request: Request, seed: str) -> str:
@@ -179,7 +225,7 @@ async def login(request: Request) -> Response:
     address = str(form.get("email", "")).strip()[:320]
     deps = deps_of(request)
     now = deps.clock.now()
-    ip = request.client.host if request.client else "?"
+    ip = client_ip(request)
     limiter = attempts(request)
     if not (
         limiter.allow(f"ip:{ip}", PER_ADDRESS_IP, now)
