@@ -418,6 +418,7 @@ _PRIVACY = {
     "organisation": "Loomestuudio Joy",
     "language_name": "—",
     "consent_on": date(2026, 2, 10),
+    "retention_days": 730,
 }
 for _page, _sets in {
     "welcome": [{"name": "Ilze Kalniņa"}],
@@ -464,6 +465,7 @@ for _page, _sets in {
             "invitations": 0,
             "answers": 11,
             "tasks": 0,
+            "retention_days": 31,
         },
     ],
     "privacy_export": [{"name": "Ilze Kalniņa", "when": datetime(2027, 1, 10, 9, 0, tzinfo=UTC)}],

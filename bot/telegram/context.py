@@ -28,6 +28,7 @@ class Deps:
     wake: Callable[[], None] | None = None
     channels: tuple[str, ...] = ("telegram", "email")  # the ones this process sends on
     public_url: str = ""  # where the console is (EXPERTBOT_PUBLIC_URL)
+    retention_days: int = 730  # shown in /privacy (EXPERTBOT_RETENTION_DAYS)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:

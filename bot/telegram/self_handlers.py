@@ -142,6 +142,7 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         organisation=contact.organisation,
         language_name=d.texts.label("languages", contact.language, lang),
         consent_on=contact.consent_on,
+        retention_days=d.retention_days,
         **counts,
     )
     buttons = keyboard(
