@@ -8,6 +8,7 @@ stand-ins, running in this process on loopback, so nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import socket
@@ -40,6 +41,7 @@ BOT_NAME = "Expertbot (sandbox)"
 MAX_STEPS = 200  # scheduled moments one jump walks through at most
 DRAIN_SECONDS = 20.0  # how long one step waits for the dispatcher
 DRAIN_POLL = 0.05
+SAVE_EVERY = 2.0  # seconds between saves of what the phones and mailboxes show, when it changed
 USER_ID_BASE = 710_000_000  # emulated Telegram user id = this + contact id
 LOOPBACK = "127.0.0.1"
 SANDBOX_SENDER = "Expertbot (sandbox) <network@expertbot.invalid>"
@@ -56,6 +58,8 @@ class PlaygroundError(Exception):
 def pick_port(wanted: int) -> int:
     """Return `wanted` if it is free on loopback, else a free port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server binds: a port left in TIME-WAIT by a quick restart is free to reuse.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, wanted))
         except OSError:
@@ -109,6 +113,9 @@ class Playground:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
     _moving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _saving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _saved: str = ""  # the last snapshot written, to skip writing the same again
+    _saved_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything, connect the people, serve until `stop` is set."""
@@ -139,7 +146,11 @@ class Playground:
             self.ready.set()
             if self.on_ready is not None:
                 self.on_ready(self)
-            await task
+            saver = asyncio.create_task(self._keep_saving())
+            try:
+                await task
+            finally:
+                saver.cancel()
             # The service closed its database; save what the phones and mailboxes show.
             await self._save_to(settings.database_url)
 
@@ -161,6 +172,15 @@ class Playground:
             await self.save(database)
         finally:
             await database.dispose()
+
+    async def _keep_saving(self) -> None:
+        """Save every few seconds what changed, so a killed process loses at most that much."""
+        while True:
+            await asyncio.sleep(SAVE_EVERY)
+            try:
+                await self.save()
+            except Exception:  # a busy database now is not a reason to stop saving later
+                log.warning("could not save the playground's chats; trying again", exc_info=True)
 
     async def _secret(self) -> str:
         """Links in the saved mailboxes must still work next run: keep the key in the database."""
@@ -295,6 +315,7 @@ class Playground:
             await user.wait_for_message(timeout=10)
         except TimeoutError:
             raise PlaygroundError("the bot did not answer /start within 10 s; try again") from None
+        await self.save()
         return user
 
     def user_of(self, contact_id: int) -> EmulatedUser:
@@ -310,6 +331,7 @@ class Playground:
         if len(text) > 4096:
             raise PlaygroundError("Telegram messages are at most 4096 characters")
         await self.user_of(contact_id).send(text)
+        await self.save()
 
     async def press(self, contact_id: int, message_id: int, data: str) -> str | None:
         """Press a button; return the bot's toast text once it answers (None if it did not)."""
@@ -322,6 +344,8 @@ class Playground:
             answer = await user.wait_for_answer(query, timeout=3)
         except TimeoutError:
             return None
+        finally:
+            await self.save()
         text = answer.get("text")
         return str(text) if text else None
 
@@ -420,11 +444,21 @@ class Playground:
     async def save(self, database: Database | None = None) -> None:
         """Keep the chats, the mailboxes and the clock in the database."""
         assert self.telegram is not None and self.mail is not None
-        chat_ids = {user.id for user in self.users.values()}
-        saved = snapshot.dump(self.telegram.state, self.mail, chat_ids)
-        async with (database or self.database).session_scope() as session:
-            await marks.save_sandbox_snapshot(session, saved)
-            await marks.save_sandbox_now(session, self.clock.now())
+        async with self._saving:
+            chat_ids = {user.id for user in self.users.values()}
+            saved = snapshot.dump(self.telegram.state, self.mail, chat_ids)
+            shown = json.dumps(saved, sort_keys=True, default=str)
+            now = self.clock.now()
+            recent = self._saved_at is not None and (
+                self._saved_at <= now < self._saved_at + timedelta(minutes=1)
+            )
+            if database is None and shown == self._saved and recent:
+                return  # nothing new; the clock is written once a minute at most
+            async with (database or self.database).session_scope() as session:
+                if shown != self._saved or database is not None:
+                    await marks.save_sandbox_snapshot(session, saved)
+                await marks.save_sandbox_now(session, now)
+            self._saved, self._saved_at = shown, now
 
     async def _restore_clock(self) -> None:
         """Time never runs back: after a restart the clock resumes where it was moved to."""
