@@ -157,6 +157,7 @@ class Service:
             self.dispatcher.wake.set if self.dispatcher else None,
             tuple(self.dispatcher.senders) if self.dispatcher else ("telegram",),
             public_url=self.settings.public_url,
+            retention_days=self.settings.retention_days,
         )
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)

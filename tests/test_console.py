@@ -43,12 +43,19 @@ async def ask_for_link(scene: Scene, client: httpx.AsyncClient, address: str) ->
 async def emailed_link(scene: Scene, address: str, count: int = 1) -> str:
     scene.service_wake()
     mail: MailServer = scene.mail  # type: ignore[attr-defined]
-    message = (await mail.wait_for_address(address, count, timeout=30))[-1]
-    body = message.get_body(("plain",))
-    assert body is not None
-    links = SIGNIN.findall(body.get_content())
-    assert len(links) == 1
-    return str(links[0])
+    # The newest sign-in mail: the service may mail the same person something else meanwhile
+    # (a survey, the daily overview), so the last message is not always the link.
+    for _ in range(20):
+        delivered = await mail.wait_for_address(address, count, timeout=30)
+        for message in reversed(delivered[count - 1 :]):
+            body = message.get_body(("plain",))
+            assert body is not None
+            links = SIGNIN.findall(body.get_content())
+            if links:
+                assert len(links) == 1
+                return str(links[0])
+        count = len(delivered) + 1
+    raise AssertionError(f"no sign-in link reached {address}")
 
 
 async def signed_in(scene: Scene, client: httpx.AsyncClient, address: str = COORDINATOR) -> None:
