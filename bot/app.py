@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -18,9 +19,10 @@ from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import TelegramSender, make_bot
 from bot.config import Settings, SettingsError, require_signing_key
 from bot.db.session import Database
+from bot.ops.housekeeping import run_daily
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
-from bot.scheduler import Ticker
+from bot.scheduler import Housekeeper, Ticker
 from bot.scheduler import start as start_scheduler
 from bot.services.clock import Clock, SystemClock
 from bot.services.delivery.compose import Composer
@@ -93,6 +95,7 @@ class Service:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     dispatcher: Dispatcher | None = None
     ticker: Ticker | None = None
+    housekeeper: Housekeeper | None = None  # retention and daily backups
     routes: list[BaseRoute] = field(default_factory=list)  # more web pages (the playground)
     web_state: dict[str, Any] = field(default_factory=dict)  # what those pages read from app.state
     bot_username: str | None = None  # known once the bot has asked Telegram who it is
@@ -134,7 +137,10 @@ class Service:
                 dispatcher.wake.set,
                 self.settings.digest_time,
             )
-            scheduler = start_scheduler(self.ticker)
+            self.housekeeper = Housekeeper(
+                partial(run_daily, database, self.settings), self.clock, self.settings.zone
+            )
+            scheduler = start_scheduler(self.ticker, housekeeper=self.housekeeper)
             stack.callback(scheduler.shutdown, wait=False)
             self.ready.set()
             await dispatcher.run(stop)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time as wallclock
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -55,9 +56,50 @@ class Ticker:
         return count
 
 
-def start(ticker: Ticker, every_seconds: int = 60) -> AsyncIOScheduler:
+@dataclass
+class Housekeeper:
+    """Runs the daily housekeeping (retention, backups) once a local day, from `at` on.
+
+    A service started after `at` runs it at once; one restarted the same day runs it again,
+    which is harmless (each part is idempotent).
+    """
+
+    work: Callable[[datetime], Awaitable[None]]
+    clock: Clock
+    zone: ZoneInfo
+    at: time = time(3, 0)
+    done_on: date | None = None
+
+    async def tick(self) -> bool:
+        """Do the day's housekeeping if it is due; return whether it ran."""
+        now = self.clock.now()
+        local = now.astimezone(self.zone)
+        if local.time() < self.at or self.done_on == local.date():
+            return False
+        self.done_on = local.date()
+        started = wallclock.perf_counter()
+        try:
+            await self.work(now)
+        finally:
+            STATS.tick("housekeeping", wallclock.perf_counter() - started)
+        return True
+
+
+def start(
+    ticker: Ticker, every_seconds: int = 60, housekeeper: Housekeeper | None = None
+) -> AsyncIOScheduler:
     """Run the tick now and then every minute; overlapping runs are skipped."""
     scheduler = AsyncIOScheduler(timezone=UTC)
+    if housekeeper is not None:
+        scheduler.add_job(
+            housekeeper.tick,
+            "interval",
+            seconds=every_seconds,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            id="housekeeping",
+        )
     scheduler.add_job(
         ticker.tick,
         "interval",
