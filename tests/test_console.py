@@ -218,6 +218,30 @@ async def test_a_session_ends_after_eight_idle_hours_and_on_sign_out(scene: Scen
         assert (await client.get(f"{base(scene)}/")).status_code == 303
 
 
+async def test_live_tables_refresh_by_htmx_shipped_with_the_console_and_do_not_keep_it_open(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        script = await client.get(f"{base(scene)}/static/htmx.min.js")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+        assert "script-src 'self'" in script.headers["content-security-policy"]
+        licence = await client.get(f"{base(scene)}/static/htmx.LICENSE.txt")
+        assert licence.status_code == 200 and "Zero-Clause BSD" in licence.text
+        await signed_in(scene, client)
+        home = await client.get(f"{base(scene)}/")
+        assert '<script src="/console/static/htmx.min.js" defer></script>' in home.text
+        assert 'hx-get="/console/" hx-trigger="every 5s" hx-select="#live"' in home.text
+        # A page left open refreshes its tables all night: that is not the coordinator at work.
+        poll = {"HX-Request": "true"}
+        for _ in range(8):
+            scene.clock.advance(timedelta(hours=1))
+            assert (await client.get(f"{base(scene)}/", headers=poll)).status_code == 200
+        scene.clock.advance(timedelta(hours=1))
+        ended = await client.get(f"{base(scene)}/", headers=poll)
+        assert ended.status_code == 204 and ended.headers["hx-redirect"] == "/console/login"
+        assert (await client.get(f"{base(scene)}/")).status_code == 303
+
+
 async def test_the_console_speaks_the_language_the_coordinator_chooses(scene: Scene) -> None:
     async with httpx.AsyncClient() as client:
         await signed_in(scene, client)
@@ -374,7 +398,7 @@ async def test_an_answer_by_phone_the_agenda_now_and_a_cancellation(scene: Scene
         page = await client.get(page_url)
         assert "Atgādinājumi" in page.text and "2027. gada 3. februāris" in page.text
         token = csrf_of(page)
-        kadri = re.search(r'name="contact_id" value="(\d+)"', page.text)
+        kadri = re.search(r'<option value="(\d+)">Kadri Tamm</option>', page.text)
         assert kadri is not None
         phoned = await client.post(
             f"{page_url}/answer",

@@ -93,7 +93,7 @@ async def issue(session: AsyncSession, contact: Contact, *, channel: str, now: d
     return token
 
 
-@builder(KIND)
+@builder(KIND, writes=True)
 async def compose_signin(
     session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
 ) -> Composition:
@@ -189,8 +189,13 @@ class Current:
     language: str
 
 
-async def current(session: AsyncSession, token: str, *, now: datetime) -> Current | None:
-    """The live session behind a cookie; ends it when idle too long or no longer a coordinator."""
+async def current(
+    session: AsyncSession, token: str, *, now: datetime, touch: bool = True
+) -> Current | None:
+    """The live session behind a cookie; ends it when idle too long or no longer a coordinator.
+
+    A request the page makes by itself (a live table's refresh) passes `touch=False`: it does
+    not count as the coordinator being active."""
     if not token:
         return None
     row = await session.scalar(
@@ -205,7 +210,7 @@ async def current(session: AsyncSession, token: str, *, now: datetime) -> Curren
         row.ended_at = now
         return None
     assert contact is not None
-    if now - row.seen_at > timedelta(minutes=1):  # one write a minute is enough for idleness
+    if touch and now - row.seen_at > timedelta(minutes=1):  # a write a minute is enough
         row.seen_at = now
     return Current(row.id, contact.id, contact.name, row.language)
 

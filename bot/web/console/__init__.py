@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from bot.web.console import (
     auth,
@@ -19,7 +22,11 @@ from bot.web.console import (
     surveys,
 )
 
+# htmx (and its licence) ship with the package: the console works on a closed network.
+STATIC = Path(__file__).parent / "static"
+
 ROUTES: list[BaseRoute] = [
+    Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
     Route("/", overview.home, methods=["GET"]),
     Route("/login", auth.login, methods=["GET", "POST"]),
     Route("/signin/{token}", auth.signin_link, methods=["GET", "POST"]),

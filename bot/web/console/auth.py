@@ -170,11 +170,14 @@ def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
         deps = deps_of(request)
         token = request.cookies.get(SESSION_COOKIE, "")
         now = deps.clock.now()
+        refresh = request.headers.get("hx-request") == "true"  # htmx refreshing a live table
         async with deps.database.session_scope() as session:
-            who = await signin.current(session, token, now=now)
+            who = await signin.current(session, token, now=now, touch=not refresh)
         if who is None:
             if request.method == "POST":
                 return forbidden()
+            if refresh:  # the whole page goes to sign-in, not the sign-in form into a table
+                return Response(status_code=204, headers={"HX-Redirect": url(request, "/login")})
             return see_other(request, "/login")
         if request.method == "POST" and not await csrf_ok(request, token):
             return forbidden()
