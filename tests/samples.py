@@ -1105,3 +1105,6 @@ SAMPLES.update(samples_console.SAMPLES)
 from tests import samples_unsubscribe  # noqa: E402
 
 SAMPLES.update(samples_unsubscribe.SAMPLES)
+from tests import samples_ops  # noqa: E402
+
+SAMPLES.update(samples_ops.SAMPLES)

@@ -1,0 +1,13 @@
+"""Sample values for the set-up check's test mail, `expertbot doctor --send-test` (see
+tests/samples.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "test_mail": [
+        {"contact_name": "Sandra Jansone", "public_url": "https://ekspertu-tikls.km.example.lv"},
+        {"contact_name": "kadri.tamm@valga.example", "public_url": "https://expertbot.example.ee"},
+    ],
+}
