@@ -42,6 +42,8 @@ VARIANTS = {
     "text": "email.txt",
     "html": "email.html",
 }
+# The variants a message on one channel is made of.
+CHANNEL_VARIANTS = {"telegram": ("telegram",), "email": ("subject", "text", "html")}
 
 
 class MissingTemplateError(LookupError):
@@ -50,13 +52,13 @@ class MissingTemplateError(LookupError):
 
 @dataclass(frozen=True)
 class Rendered:
-    """One message in one language, ready for every channel."""
+    """One message in one language, ready for every channel (or for one: the rest empty)."""
 
     language: str
-    telegram: str
-    subject: str
-    text: str
-    html: str
+    telegram: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str = ""
 
 
 def default_messages_dir() -> Path:
@@ -76,6 +78,8 @@ class Renderer:
         self.messages_dir = messages_dir or default_messages_dir()
         self.default_timezone = default_timezone
         self.environment = build_environment(self.messages_dir)
+        # Template files found once are not looked for again (a send renders thousands).
+        self._found: set[str] = set()
 
     def kinds(self) -> list[str]:
         """Return the message kinds that have templates in any language."""
@@ -102,6 +106,24 @@ class Renderer:
         texts = {
             variant: self.render_variant(kind, variant, language, values, timezone=timezone)
             for variant in VARIANTS
+        }
+        return Rendered(language=language, **texts)
+
+    def render_channel(
+        self,
+        kind: str,
+        channel: str,
+        language: str,
+        values: Mapping[str, Any],
+        *,
+        timezone: str | None = None,
+    ) -> Rendered:
+        """Render only the variants one channel sends (Telegram's, or the email's three)."""
+        variants = CHANNEL_VARIANTS[channel]
+        language = self._language_for(kind, list(variants), language, False)
+        texts = {
+            variant: self.render_variant(kind, variant, language, values, timezone=timezone)
+            for variant in variants
         }
         return Rendered(language=language, **texts)
 
@@ -140,7 +162,13 @@ class Renderer:
         )
 
     def _exists(self, kind: str, variant: str, language: str) -> bool:
-        return (self.messages_dir / template_name(kind, variant, language)).is_file()
+        name = template_name(kind, variant, language)
+        if name in self._found:
+            return True
+        if (self.messages_dir / name).is_file():
+            self._found.add(name)
+            return True
+        return False
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -37,13 +38,18 @@ class ComposeEnv:
 
 Builder = Callable[[AsyncSession, OutboxMessage, Contact, ComposeEnv], Awaitable[Composition]]
 BUILDERS: dict[str, Builder] = {}
+# Kinds whose builder writes (issues a one-time token): composed in a writing transaction,
+# each in a savepoint. All others are composed in a read-only one, which takes no lock.
+WRITING_KINDS: set[str] = set()
 
 
-def builder(kind: str) -> Callable[[Builder], Builder]:
-    """Register how to gather the values of one message kind."""
+def builder(kind: str, *, writes: bool = False) -> Callable[[Builder], Builder]:
+    """Register how to gather the values of one message kind (writes: it changes the database)."""
 
     def register(function: Builder) -> Builder:
         BUILDERS[kind] = function
+        if writes:
+            WRITING_KINDS.add(kind)
         return function
 
     return register
@@ -69,23 +75,40 @@ class Composer:
     links: Links | None = None
     mail_from: str = "expertbot@localhost"
     builders: dict[str, Builder] = field(default_factory=lambda: BUILDERS)
+    writing_kinds: set[str] = field(default_factory=lambda: WRITING_KINDS)
 
-    async def compose(self, session: AsyncSession, row: OutboxMessage) -> Outgoing:
-        """Build the message as it goes out now (current language, venue, answers)."""
-        contact = await session.get(Contact, row.contact_id)
+    def writes(self, kind: str) -> bool:
+        """Whether composing this kind changes the database."""
+        return kind in self.writing_kinds
+
+    async def compose(
+        self,
+        session: AsyncSession,
+        row: OutboxMessage,
+        *,
+        contact: Contact | None = None,
+        chat_id: int | None = None,
+    ) -> Outgoing:
+        """Build the message as it goes out now (current language, venue, answers).
+
+        A caller that loaded the contact (and for Telegram the chat) passes them in;
+        otherwise they are read here. Only the row's own channel is rendered.
+        """
+        if contact is None:
+            contact = await session.get(Contact, row.contact_id)
         if contact is None or contact.erased_at is not None:
             raise Unreachable("contact erased")
-        address = await self._address(session, row, contact)
+        address = await self._address(session, row, contact, chat_id)
         build = self.builders.get(row.kind, default_values)
         env = ComposeEnv(self.links, self.mail_from)
         composition = await build(session, row, contact, env)
         unsubscribe = self.links.unsubscribe_url(contact.id) if self.links else None
-        # Every variant is rendered, so email-only values must be there for Telegram rows too.
+        # Templates may name the link on either channel (a Telegram text may point at it too).
         values = {"unsubscribe_url": unsubscribe or "", **composition.values}
-        rendered = self.renderer.render(
-            row.kind, contact.language, values, timezone=contact.timezone
+        rendered = self.renderer.render_channel(
+            row.kind, row.channel, contact.language, values, timezone=contact.timezone
         )
-        sender = parseaddr(self.mail_from)[1]
+        sender = self._sender_address
         return Outgoing(
             outbox_id=row.id,
             channel=row.channel,
@@ -105,12 +128,18 @@ class Composer:
             secrets=composition.secrets,
         )
 
-    async def _address(self, session: AsyncSession, row: OutboxMessage, contact: Contact) -> str:
+    @functools.cached_property
+    def _sender_address(self) -> str:
+        return parseaddr(self.mail_from)[1]
+
+    async def _address(
+        self, session: AsyncSession, row: OutboxMessage, contact: Contact, chat_id: int | None
+    ) -> str:
         if row.channel == "email":
             if not contact.email:
                 raise Unreachable("no email address")
             return contact.email
-        chat = await telegram_chat(session, contact.id)
+        chat = chat_id if chat_id is not None else await telegram_chat(session, contact.id)
         if chat is None:
             raise Unreachable("telegram not linked")
         return str(chat)

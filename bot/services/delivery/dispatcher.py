@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import TemplateError
@@ -39,11 +40,25 @@ class RetryPolicy:
         return timedelta(seconds=seconds * random.uniform(1 - self.jitter, 1 + self.jitter))
 
 
+@dataclass
+class Prepared:
+    """One claimed row and what became of it before sending: a message, or why there is none."""
+
+    row: OutboxMessage
+    contact: Contact | None = None
+    message: Outgoing | None = None
+    skip: str | None = None  # cancelled: the channel is closed (Telegram falls back to email)
+    failure: str | None = None  # failed: it cannot be composed
+
+
 class Dispatcher:
     """Claim due rows in batches, send each batch concurrently, record it in one transaction.
 
     Several batches are in flight at once so that the senders, which enforce the rate
     limits, always have work; duplicates after a crash are bounded by what was in flight.
+    A batch is prepared in a read-only transaction (one query for its contacts and chats);
+    only kinds whose builder writes are composed in a writing one. The write lock is held
+    for the claim and the record, each a few statements.
     """
 
     def __init__(
@@ -59,6 +74,8 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
         poll_seconds: float = 1.0,
+        recover_every: timedelta = timedelta(minutes=1),
+        record_backoff: float = 0.2,
     ) -> None:
         self.database = database
         self.senders = dict(senders)
@@ -70,19 +87,31 @@ class Dispatcher:
         self.lease = lease
         self.retry = retry or RetryPolicy()
         self.poll_seconds = poll_seconds
+        self.recover_every = recover_every
+        self.record_backoff = record_backoff
         self.wake = asyncio.Event()
+        self._next_recovery: datetime | None = None
 
     @property
     def in_flight_bound(self) -> int:
         return self.batch * self.parallel
 
     async def recover(self) -> int:
-        """Requeue rows a crashed process left in `sending` (at-least-once)."""
+        """Requeue rows a crashed worker or process left in `sending` (at-least-once)."""
         async with self.database.session_scope() as session:
             count = await outbox.recover_stale(session, now=self.clock.now())
         if count:
             log.warning("requeued %d message(s) left sending by a stopped process", count)
         return count
+
+    async def recover_when_due(self) -> int:
+        """Recover stale leases once every `recover_every` of the clock (the first call does)."""
+        now = self.clock.now()
+        if self._next_recovery is not None and now < self._next_recovery:
+            return 0
+        # Set before the await: the other workers of this dispatcher do not run it too.
+        self._next_recovery = now + self.recover_every
+        return await self.recover()
 
     async def claim(self, limit: int) -> list[OutboxMessage]:
         async with self.database.session_scope() as session:
@@ -101,12 +130,11 @@ class Dispatcher:
             return 0
         try:
             prepared = await self._prepare_all(rows)
-            results = await asyncio.gather(*(self._send(m) for _, m in prepared))
-            await self._record_all(
-                [(r, m, res) for (r, m), res in zip(prepared, results, strict=True)]
-            )
-        except Exception:  # a broken batch waits for its lease and is tried again
+        except Exception:  # nothing was sent: the batch waits for its lease, then goes again
             log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
+            return len(rows)
+        results = await asyncio.gather(*(self._send(p.message) for p in prepared))
+        await self._record_until_done(list(zip(prepared, results, strict=True)))
         return len(rows)
 
     async def run_until_idle(self) -> int:
@@ -119,13 +147,17 @@ class Dispatcher:
             handled += sum(counts)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set; batches already claimed are finished (drained)."""
-        await self.recover()
+        """Dispatch until `stop` is set; batches already claimed are finished (drained).
+
+        Leases left by a crashed worker or process are recovered at start and then once a
+        `recover_every` while running.
+        """
         await asyncio.gather(*(self._worker(stop) for _ in range(self.parallel)))
 
     async def _worker(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                await self.recover_when_due()
                 if await self.process_batch():
                     continue
             except Exception:
@@ -149,49 +181,103 @@ class Dispatcher:
             log.exception("sender %s failed on message %s", message.channel, message.outbox_id)
             return SendResult("retry", reason=f"internal error: {type(error).__name__}")
 
-    async def _prepare_all(
-        self, rows: list[OutboxMessage]
-    ) -> list[tuple[OutboxMessage, Outgoing | None]]:
-        async with self.database.session_scope() as session:
-            return [(row, await self._prepare(session, row)) for row in rows]
+    async def _prepare_all(self, rows: list[OutboxMessage]) -> list[Prepared]:
+        prepared = [Prepared(row) for row in rows]
+        writing = []
+        async with self.database.read_scope() as session:
+            found = await outbox.recipients(session, {row.contact_id for row in rows})
+            for item in prepared:
+                recipient = found.get(item.row.contact_id)
+                if recipient is None:
+                    item.skip = "gone"
+                    continue
+                item.contact = recipient.contact
+                item.skip = outbox.closed_reason(
+                    recipient.contact, item.row.channel, chat_id=recipient.chat_id
+                )
+                if item.skip:
+                    continue
+                if self.composer.writes(item.row.kind):
+                    writing.append((item, recipient))
+                    continue
+                await self._compose(session, item, recipient)
+        if writing:
+            async with self.database.session_scope() as session:
+                for item, recipient in writing:
+                    # A builder that fails after writing leaves nothing behind.
+                    async with session.begin_nested():
+                        await self._compose(session, item, recipient)
+        return prepared
 
-    async def _prepare(self, session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
-        contact = await session.get(Contact, row.contact_id)
-        reason = await outbox.unavailable(session, contact, row.channel) if contact else "gone"
-        if reason:
-            await self._skip(session, row, contact, reason)
-            return None
+    async def _compose(
+        self, session: AsyncSession, item: Prepared, recipient: outbox.Recipient
+    ) -> None:
+        row = item.row
         try:
-            async with session.begin_nested():
-                return await self.composer.compose(session, row)
+            item.message = await self.composer.compose(
+                session, row, contact=recipient.contact, chat_id=recipient.chat_id
+            )
         except Unreachable as gone:
-            await self._skip(session, row, contact, str(gone))
+            item.skip = str(gone)
         except (TemplateError, LookupError, ValueError) as error:
             log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
-            await outbox.mark_failed(
-                session, row.id, now=self.clock.now(), error=f"template error: {error}"
-            )
+            item.failure = f"template error: {error}"
         except Exception as error:  # one broken row must not hold up its batch
             log.exception("message %s (%s) cannot be composed", row.id, row.kind)
-            await outbox.mark_failed(
-                session, row.id, now=self.clock.now(), error=f"internal error: {error!r}"
-            )
-        return None
+            item.failure = f"internal error: {error!r}"
 
-    async def _record_all(
-        self, done: list[tuple[OutboxMessage, Outgoing | None, SendResult | None]]
-    ) -> None:
+    async def _record_until_done(self, done: list[tuple[Prepared, SendResult | None]]) -> None:
+        """Record a sent batch, trying again while the database refuses (busy, reconnecting).
+
+        What was sent must be recorded, never sent again: left `sending`, the rows would go
+        out a second time once their lease ran out. So this keeps trying for up to a lease.
+        """
         now = self.clock.now()
-        for row, message, result in done:
-            if message is not None and result is not None:
-                STATS.record(row.channel, result.outcome, at=now)
+        for item, result in done:
+            if item.message is not None and result is not None:
+                STATS.record(item.row.channel, result.outcome, at=now)
+        started = time.monotonic()
+        delay = self.record_backoff
+        while True:
+            try:
+                await self._record_all(done)
+                return
+            except Exception:
+                waited = time.monotonic() - started
+                if waited + delay > self.lease.total_seconds():
+                    log.exception(
+                        "could not record a batch of %d message(s) for %.0f s; after their "
+                        "lease they will be sent again",
+                        len(done),
+                        waited,
+                    )
+                    return
+                log.warning(
+                    "could not record a sent batch of %d message(s); trying again in %.1f s",
+                    len(done),
+                    delay,
+                    exc_info=True,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _record_all(self, done: list[tuple[Prepared, SendResult | None]]) -> None:
+        now = self.clock.now()
         async with self.database.session_scope() as session:
-            sent = [(r, m, res) for r, m, res in done if m and res and res.outcome == "sent"]
+            sent = [
+                (item.row, item.message, result)
+                for item, result in done
+                if item.message is not None and result is not None and result.outcome == "sent"
+            ]
             if sent:
                 await outbox.mark_many_sent(session, self._sent_values(sent))
-            for row, message, result in done:
-                if message is not None and result is not None and result.outcome != "sent":
-                    await self._record(session, row, message, result)
+            for item, result in done:
+                if item.skip is not None:
+                    await self._skip(session, item.row, item.contact, item.skip)
+                elif item.failure is not None:
+                    await outbox.mark_failed(session, item.row.id, now=now, error=item.failure)
+                elif item.message is not None and result is not None and result.outcome != "sent":
+                    await self._record(session, item.row, item.message, result)
 
     def _sent_values(
         self, sent: list[tuple[OutboxMessage, Outgoing, SendResult]]

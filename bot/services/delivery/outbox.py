@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -48,6 +48,17 @@ async def telegram_chat(session: AsyncSession, contact_id: int) -> int | None:
 
 async def unavailable(session: AsyncSession, contact: Contact, channel: str) -> str | None:
     """Say why a contact cannot be reached on a channel, or None when they can."""
+    # Everything but the link first (chat_id=0 stands for "linked"): the query only if needed.
+    reason = closed_reason(contact, channel, chat_id=0)
+    if reason or channel == "email":
+        return reason
+    if await telegram_chat(session, contact.id) is None:
+        return "telegram not linked"
+    return None
+
+
+def closed_reason(contact: Contact, channel: str, *, chat_id: int | None) -> str | None:
+    """Say why a contact cannot be reached on a channel, given the chat they linked (if any)."""
     if contact.erased_at is not None:
         return "contact erased"
     if channel == "email":
@@ -61,9 +72,33 @@ async def unavailable(session: AsyncSession, contact: Contact, channel: str) -> 
     if contact.consent_on is None:
         # Until the person agrees, the consent question is all Telegram may carry.
         return "telegram consent not given"
-    if await telegram_chat(session, contact.id) is None:
+    if chat_id is None:
         return "telegram not linked"
     return None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A contact as a batch of messages needs it: the row and the chat they linked."""
+
+    contact: Contact
+    chat_id: int | None
+
+
+async def recipients(session: AsyncSession, contact_ids: Iterable[int]) -> dict[int, Recipient]:
+    """Load many contacts with their Telegram chats in one query."""
+    found: dict[int, Recipient] = {}
+    rows = await session.execute(
+        select(Contact, TelegramLink.chat_id)
+        .outerjoin(TelegramLink, TelegramLink.contact_id == Contact.id)
+        .where(Contact.id.in_(set(contact_ids)))
+        .order_by(Contact.id, TelegramLink.id)
+    )
+    for contact, chat_id in rows:
+        known = found.get(contact.id)
+        if known is None or known.chat_id is None:
+            found[contact.id] = Recipient(contact, chat_id)
+    return found
 
 
 async def enqueue(

@@ -146,7 +146,7 @@ async def _cancel_older(session: AsyncSession, contact_id: int, key: str, now: d
     )
 
 
-@builder(KIND)
+@builder(KIND, writes=True)
 async def compose_invite(
     session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
 ) -> Composition:

@@ -1,0 +1,221 @@
+"""A batch is prepared in bulk, leases are recovered while running, a sent batch never twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from bot.channels.email import EmailSender, SmtpConfig
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.telegram import TelegramSender, make_bot
+from bot.db.models import Contact, OutboxMessage
+from bot.db.session import Database
+from bot.rendering import Renderer
+from bot.sandbox import TelegramEmulator
+from bot.sandbox.mail_server import MailServer
+from bot.services.clock import ManualClock
+from bot.services.delivery import outbox
+from bot.services.delivery.compose import Composer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.port import Outgoing, SendResult
+from tests.test_outbox import POLICY, add_contact
+
+NOON = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
+RENDERER = Renderer()
+
+
+@pytest.fixture
+async def mail() -> AsyncIterator[MailServer]:
+    async with MailServer() as server:
+        yield server
+
+
+def email_sender(mail: MailServer) -> EmailSender:
+    return EmailSender(SmtpConfig(host="127.0.0.1", port=mail.port, security="none", timeout=5))
+
+
+async def queue(
+    database: Database, contact_id: int, key: str, clock: ManualClock, channel: str = "email"
+) -> None:
+    async with database.session_scope() as session:
+        contact = await session.get(Contact, contact_id)
+        assert contact is not None
+        result = await outbox.enqueue(
+            session,
+            contact=contact,
+            channel=channel,
+            kind="broadcast",
+            dedupe_key=key,
+            now=clock.now(),
+            policy=POLICY,
+            params={"text": f"Ziņa {key}", "subject": "Ziņa"},
+        )
+        assert result.status == "queued"
+
+
+async def statuses(database: Database) -> list[str]:
+    async with database.read_scope() as session:
+        return list(await session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+async def settle(database: Database, expected: list[str]) -> list[str]:
+    """Wait (up to 10 s) until the rows have the expected statuses; return the last seen."""
+    for _ in range(1000):
+        found = await statuses(database)
+        if found == expected:
+            break
+        await asyncio.sleep(0.01)
+    return found
+
+
+async def test_a_running_dispatcher_requeues_rows_a_crashed_worker_left_sending(
+    database: Database, mail: MailServer
+) -> None:
+    clock = ManualClock(NOON)
+    sender = email_sender(mail)
+    dispatcher = Dispatcher(
+        database, {"email": sender}, Composer(RENDERER), clock, POLICY, poll_seconds=0.02
+    )
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    await queue(database, contact, "crashed", clock)
+    async with database.session_scope() as session:  # another worker claims it, then dies
+        await outbox.claim_due(session, now=NOON, limit=1, lease=dispatcher.lease)
+    await queue(database, contact, "fresh", clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    await mail.wait_for(1)  # running, and past the recovery it does when it starts
+    assert await settle(database, ["sending", "sent"]) == ["sending", "sent"]
+    clock.advance(dispatcher.lease + timedelta(seconds=1))
+    await mail.wait_for(2)
+    assert await settle(database, ["sent", "sent"]) == ["sent", "sent"]
+    stop.set()
+    await running
+    await sender.close()
+    assert sorted(m.message["Subject"] for m in mail.messages) == ["Ziņa", "Ziņa"]
+
+
+async def test_stale_leases_are_looked_for_once_a_minute_not_on_every_poll(
+    database: Database, mail: MailServer
+) -> None:
+    clock = ManualClock(NOON)
+    dispatcher = Dispatcher(
+        database, {"email": email_sender(mail)}, Composer(RENDERER), clock, POLICY
+    )
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    await queue(database, contact, "crashed", clock)
+    async with database.session_scope() as session:
+        await outbox.claim_due(session, now=NOON, limit=1, lease=dispatcher.lease)
+    clock.advance(timedelta(minutes=4, seconds=30))
+    assert await dispatcher.recover_when_due() == 0  # looked: not stale yet
+    clock.advance(timedelta(seconds=40))
+    assert await dispatcher.recover_when_due() == 0  # stale, but looked 40 s ago
+    clock.advance(timedelta(seconds=20))
+    assert await dispatcher.recover_when_due() == 1
+
+
+class LockAfterSending:
+    """The real email sender; once a message is out, another process takes the write lock."""
+
+    channel = "email"
+
+    def __init__(self, sender: EmailSender, lock: sqlite3.Connection) -> None:
+        self.sender = sender
+        self.lock = lock
+        self.sent: list[int] = []
+
+    async def send(self, message: Outgoing) -> SendResult:
+        result = await self.sender.send(message)
+        self.sent.append(message.outbox_id)
+        if not self.lock.in_transaction:
+            self.lock.execute("BEGIN IMMEDIATE")
+        return result
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+async def test_a_batch_whose_record_fails_is_recorded_when_it_can_and_never_sent_again(
+    sqlite_url: str, mail: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "expertbot.dispatcher")
+    database = Database(sqlite_url, busy_timeout_ms=20)
+    clock = ManualClock(NOON)
+    lock = sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), isolation_level=None)
+    sender = LockAfterSending(email_sender(mail), lock)
+    dispatcher = Dispatcher(
+        database, {"email": sender}, Composer(RENDERER), clock, POLICY, record_backoff=0.02
+    )
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    for n in range(3):
+        await queue(database, contact, f"m{n}", clock)
+    sending = asyncio.create_task(dispatcher.run_until_idle())
+    await mail.wait_for(3)
+    for _ in range(500):  # until the dispatcher has met the lock at least once
+        if any(r.name == "expertbot.dispatcher" for r in caplog.records):
+            break
+        await asyncio.sleep(0.01)
+    assert "could not record a sent batch" in caplog.text
+    lock.execute("ROLLBACK")
+    await sending
+    assert await statuses(database) == ["sent", "sent", "sent"]
+    # Long after any lease, nothing goes a second time.
+    clock.advance(timedelta(hours=1))
+    await dispatcher.recover()
+    await dispatcher.run_until_idle()
+    assert len(mail.messages) == 3 and sorted(sender.sent) == [1, 2, 3]
+    await sender.close()
+    lock.close()
+    await database.dispose()
+
+
+async def test_a_batch_is_prepared_with_one_query_for_its_contacts_and_chats(
+    database: Database,
+) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    clock = ManualClock(NOON)
+    async with TelegramEmulator() as telegram:
+        contacts = []
+        for n in range(10):
+            telegram.user(7000 + n, f"Dalībnieks {n}", language_code="lv")
+            contacts.append(await add_contact(database, f"Dalībnieks {n}", None, 7000 + n))
+        for n, contact in enumerate(contacts):
+            await queue(database, contact, f"b{n}", clock, channel="telegram")
+        sender = TelegramSender(
+            make_bot(telegram.token, telegram.base_url), RateLimiter(1000, chat_interval=0)
+        )
+        dispatcher = Dispatcher(database, {"telegram": sender}, Composer(RENDERER), clock, POLICY)
+        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+        assert await dispatcher.process_batch() == 10
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+        await sender.close()
+        assert all(len(telegram.chat(7000 + n).messages) == 1 for n in range(10))
+    assert await statuses(database) == ["sent"] * 10
+    reading = [s for s in statements if "FROM CONTACTS" in s or "FROM TELEGRAM_LINKS" in s]
+    assert len(reading) == 1
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    # Claim (select, update, select) and record (one UPDATE for the sent rows) and no more.
+    assert len([s for s in statements if s.startswith(("SELECT", "UPDATE"))]) <= 5
+
+
+async def test_a_telegram_message_renders_only_its_telegram_template(tmp_path: Path) -> None:
+    for language in ("lv", "et", "en"):
+        folder = tmp_path / language / "outbound"
+        folder.mkdir(parents=True)
+        (folder / "note.telegram.html").write_text("Sveiki, {{ contact_name }}!")
+        for suffix in ("email_subject.txt", "email.txt", "email.html"):
+            (folder / f"note.{suffix}").write_text("{{ missing_value }}")
+    renderer = Renderer(tmp_path)
+    rendered = renderer.render_channel("note", "telegram", "lv", {"contact_name": "Ilze"})
+    assert rendered.telegram == "Sveiki, Ilze!" and rendered.text == ""
