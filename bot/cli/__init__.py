@@ -13,7 +13,7 @@ import importlib.util
 
 import click
 
-from bot.cli.common import State
+from bot.cli.common import State, database_trouble, fail
 
 # name -> (module, attribute, short help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -63,6 +63,16 @@ class LazyGroup(click.Group):
                 if sub.name not in command.commands:
                     command.add_command(sub)
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:  # a database that is locked or down: one line, no traceback
+            state = ctx.find_object(State)
+            trouble = database_trouble(error, state.database_url if state else None)
+            if trouble is None:
+                raise
+            return fail(trouble)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

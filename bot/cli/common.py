@@ -1,24 +1,43 @@
-"""What every command shares: settings, the database, the console and async running."""
+"""What every command shares: settings, the database, the console and async running.
+
+Settings, the database layer and rich are imported on first use, not with this module:
+`expertbot --help` loads only click (tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
-from bot.config import Settings, SettingsError, load_settings
-from bot.db.session import Database
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.config import Settings
+    from bot.db.session import Database
+    from bot.services.delivery.outbox import DeliveryPolicy
+
+    console: Console
+    errors: Console
 
 T = TypeVar("T")
 
-# Piped output (a file, a test, CI) gets wide tables instead of rich's 80 columns.
-_WIDTH = None if sys.stdout.isatty() else 160
-console = Console(highlight=False, width=_WIDTH)
-errors = Console(stderr=True, highlight=False, width=_WIDTH)
+_consoles: dict[str, Console] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """Build `console` (stdout) and `errors` (stderr) when a command first prints."""
+    if name not in ("console", "errors"):
+        raise AttributeError(name)
+    if name not in _consoles:
+        from rich.console import Console
+
+        # Piped output (a file, a test, CI) gets wide tables instead of rich's 80 columns.
+        width = None if sys.stdout.isatty() else 160
+        _consoles[name] = Console(stderr=name == "errors", highlight=False, width=width)
+    return _consoles[name]
 
 
 class State:
@@ -30,13 +49,20 @@ class State:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from bot.config import SettingsError, load_settings
+
             try:
                 self._settings = load_settings()
             except SettingsError as error:
                 for line in str(error).splitlines():
-                    errors.print(f"[red]Setting error:[/] {line}", soft_wrap=True)
+                    __getattr__("errors").print(f"[red]Setting error:[/] {line}", soft_wrap=True)
                 sys.exit(2)
         return self._settings
+
+    @property
+    def database_url(self) -> str | None:
+        """The configured database, if the settings were loaded."""
+        return self._settings.database_url if self._settings is not None else None
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)
@@ -44,6 +70,9 @@ pass_state = click.make_pass_decorator(State, ensure=True)
 
 def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run async work against the configured database, then close it."""
+    import asyncio
+
+    from bot.db.session import Database
 
     async def runner() -> T:
         database = Database(settings.database_url)
@@ -56,5 +85,62 @@ def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) 
 
 
 def fail(message: str, code: int = 1) -> Any:
-    errors.print(f"[red]Error:[/] {message}", soft_wrap=True)
+    __getattr__("errors").print(f"[red]Error:[/] {message}", soft_wrap=True)
     sys.exit(code)
+
+
+def database_trouble(error: BaseException, url: str | None = None) -> str | None:
+    """Say in one line what is wrong with the database and what to do; None if it is not that."""
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
+    text = str(cause).lower()
+    where = _where(url)
+    if "database is locked" in text or "database table is locked" in text:
+        return (
+            f"the database{where} is busy: another program (the running service, an import "
+            "or a backup) is writing to it. Try again in a moment."
+        )
+    if "unable to open database file" in text:
+        return (
+            f"cannot open the SQLite database{where}: check EXPERTBOT_DATABASE_URL and that "
+            "its folder exists and is writable."
+        )
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return f"the database{where} has no tables yet: run `expertbot db upgrade` first."
+    if "password authentication failed" in text or type(cause).__name__ == "InvalidPasswordError":
+        return f"the database{where} refused the user name or password in EXPERTBOT_DATABASE_URL."
+    if type(cause).__name__ == "InvalidCatalogNameError":
+        return f"the database{where} does not exist: create it, then run `expertbot db upgrade`."
+    if isinstance(cause, OSError) or type(cause).__name__ in (
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "TooManyConnectionsError",
+    ):
+        reason = getattr(cause, "strerror", None) or str(cause).split(":")[-1].strip()
+        return (
+            f"cannot reach the database{where} ({reason or type(cause).__name__}): is the "
+            "database server running? Check EXPERTBOT_DATABASE_URL."
+        )
+    return None
+
+
+def _where(url: str | None) -> str:
+    """Where the database is, for a message: the SQLite file or host/name, never a password."""
+    if not url:
+        return ""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # an unparsable URL is named by the settings check, not here
+        return ""
+    if parsed.get_backend_name() == "sqlite":
+        return f" ({parsed.database})" if parsed.database else ""
+    port = f":{parsed.port}" if parsed.port else ""
+    return f" ({parsed.host or 'localhost'}{port}/{parsed.database or ''})"
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """The service's time zone and quiet hours (what bot.app uses, without loading the app)."""
+    from bot.services.delivery.outbox import DeliveryPolicy
+
+    return DeliveryPolicy(settings.zone, settings.quiet)

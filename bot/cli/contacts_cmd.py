@@ -11,10 +11,18 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.cli.common import State, console, errors, fail, pass_state, with_database
+from bot.cli.common import (
+    State,
+    console,
+    database_trouble,
+    errors,
+    fail,
+    pass_state,
+    with_database,
+)
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, ROLES, STAKEHOLDER_GROUPS
-from bot.services.contacts import registry
+from bot.services.contacts import imports, registry
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.contacts.rows import (
     COLUMNS,
@@ -78,15 +86,17 @@ def import_(state: State, file: Path, skip_invalid: bool, dry_run: bool) -> None
     async def work(database: Database) -> registry.ImportPlan:
         async with database.session_scope() as session:
             plan = await registry.plan_import(session, parsed.rows)
-            refused = parsed.errors + plan.conflicts
-            if dry_run or (refused and not skip_invalid):
-                await session.rollback()
-                return plan
-            total = len(plan.new) + len(plan.updated)
-            with _progress() as progress:
-                task = progress.add_task(f"Saving {file.name}", total=total)
-                await registry.apply_import(session, plan, lambda n: progress.advance(task, n))
+        refused = parsed.errors + plan.conflicts
+        if dry_run or (refused and not skip_invalid):
             return plan
+        total = len(plan.new) + len(plan.updated)
+        with _progress() as progress:
+            task = progress.add_task(f"Saving {file.name}", total=total)
+            try:
+                await imports.write_in_batches(database, plan, lambda n: progress.advance(task, n))
+            except imports.ImportStopped as stopped:
+                fail(_stopped(stopped))
+        return plan
 
     plan = with_database(state.settings, work)
     refused = parsed.errors + plan.conflicts
@@ -105,6 +115,16 @@ def import_(state: State, file: Path, skip_invalid: bool, dry_run: bool) -> None
     console.print(f"{verb} {file.name}: {plan.summary}{skipped}.")
     for row, _contact, changed in plan.updated:
         console.print(f"  updated line {row.line} {row.email or row.name}: {', '.join(changed)}")
+
+
+def _stopped(stopped: imports.ImportStopped) -> str:
+    what = database_trouble(stopped.cause) or str(stopped.cause).splitlines()[0]
+    if stopped.undone:
+        return f"nothing was imported: {what}. The rows saved before were removed again."
+    return (
+        f"the import stopped after {stopped.written} of {stopped.total} rows: {what}. "
+        "Those rows stay saved; importing the same file again completes it."
+    )
 
 
 F = TypeVar("F", bound=Callable[..., Any])

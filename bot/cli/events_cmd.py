@@ -11,8 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from bot import app
-from bot.cli.common import State, console, errors, fail, pass_state, with_database
+from bot.cli.common import State, console, delivery_policy, errors, fail, pass_state, with_database
 from bot.db.models import Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
@@ -94,7 +93,7 @@ def load(state: State, files: tuple[Path, ...], dry_run: bool) -> None:
                             session,
                             event,
                             now=datetime.now(UTC),
-                            policy=app.policy(state.settings),
+                            policy=delivery_policy(state.settings),
                         )
                     )
                 else:
@@ -124,7 +123,11 @@ def cancel(state: State, key: str, reason: str) -> None:
             if event.status == "cancelled":
                 fail(f"{event.slug} is already cancelled")
             count = await invitations.cancel_event(
-                session, event, reason, now=datetime.now(UTC), policy=app.policy(state.settings)
+                session,
+                event,
+                reason,
+                now=datetime.now(UTC),
+                policy=delivery_policy(state.settings),
             )
             return event.slug, count
 
@@ -408,7 +411,7 @@ def send_agenda(state: State, key: str) -> None:
                 fail(f"no event {key}; `expertbot events list` shows them")
             assert event is not None
             count = await reminders.send_agenda(
-                session, event, now=datetime.now(UTC), policy=app.policy(state.settings)
+                session, event, now=datetime.now(UTC), policy=delivery_policy(state.settings)
             )
             return event.slug, count
 

@@ -9,8 +9,7 @@ import click
 from rich.panel import Panel
 from rich.table import Table
 
-from bot import app
-from bot.cli.common import State, console, errors, fail, pass_state, with_database
+from bot.cli.common import State, console, delivery_policy, errors, fail, pass_state, with_database
 from bot.cli.contacts_cmd import _audience_options
 from bot.db.models import Contact, Event
 from bot.db.session import Database
@@ -95,7 +94,7 @@ def invite(
                 event,
                 plan,
                 now=datetime.now(UTC),
-                policy=app.policy(settings),
+                policy=delivery_policy(settings),
                 fallback=fallback_language,
             )
             return event, plan, sent

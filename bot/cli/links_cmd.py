@@ -11,12 +11,8 @@ from pathlib import Path
 
 import click
 import segno
-from telegram import Bot
-from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
-from bot import app
-from bot.cli.common import State, console, fail, pass_state, with_database
+from bot.cli.common import State, console, delivery_policy, fail, pass_state, with_database
 from bot.cli.contacts_cmd import _audience_options
 from bot.config import Settings
 from bot.db.session import Database
@@ -35,6 +31,9 @@ QR_ERROR = "m"
 
 
 async def _ask_telegram(token: str, api_url: str) -> str:
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
     request = HTTPXRequest(connect_timeout=10, read_timeout=10)
     async with Bot(token, base_url=f"{api_url}/bot", request=request) as bot:
         return bot.username  # initialising the bot asked getMe
@@ -49,6 +48,8 @@ def bot_username(settings: Settings) -> str:
             f"links need the bot's username: {USERNAME_HINT}, e.g. ekspertu_tikls_bot "
             "(or set EXPERTBOT_TELEGRAM_TOKEN so it can be asked from Telegram)."
         )
+    from telegram.error import TelegramError
+
     token = settings.telegram_token.get_secret_value()
     try:
         return asyncio.run(_ask_telegram(token, settings.telegram_api_url))
@@ -143,7 +144,7 @@ def links(
     settings = state.settings
     username = bot_username(settings)
     audience = Audience.build(**filters)
-    policy = app.policy(settings)
+    policy = delivery_policy(settings)
     now = datetime.now(UTC)
 
     async def work(database: Database) -> tuple[list[IssuedLink], int]:
@@ -221,7 +222,7 @@ def send_links(state: State, everyone: bool, **filters: tuple[str, ...]) -> None
                 session,
                 people,
                 now=now,
-                policy=app.policy(settings),
+                policy=delivery_policy(settings),
                 bot_username=username,
                 days=settings.invite_days,
                 even_if_linked=everyone,

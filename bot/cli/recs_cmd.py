@@ -12,8 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from bot import app
-from bot.cli.common import State, console, errors, fail, pass_state, with_database
+from bot.cli.common import State, console, delivery_policy, errors, fail, pass_state, with_database
 from bot.db.models import Contact, Recommendation
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, REC_AREAS, REC_STATUSES
@@ -316,7 +315,7 @@ def set_(state: State, key: str, status: str, comment: str | None) -> None:
                     result.others,
                     by or "—",
                     now=datetime.now(UTC),
-                    policy=app.policy(state.settings),
+                    policy=delivery_policy(state.settings),
                 )
             return result
 

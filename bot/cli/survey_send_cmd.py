@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from bot import app
-from bot.cli.common import State, console, fail, pass_state, with_database
+from bot.cli.common import State, console, delivery_policy, fail, pass_state, with_database
 from bot.cli.contacts_cmd import _audience_options
 from bot.db.session import Database
 from bot.services.contacts.audience import Audience, select_contacts
@@ -51,7 +50,7 @@ def send(state: State, key: str, event_key: str | None, **filters: Any) -> None:
                 people,
                 event=event,
                 now=datetime.now(UTC),
-                policy=app.policy(settings),
+                policy=delivery_policy(settings),
             )
             return survey.slug, len(people), sent
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +24,9 @@ from bot.db.models import (
     TelegramLink,
 )
 from bot.services.contacts.rows import ContactRow, Problem
+
+# Rows written per statement, and per transaction when importing in batches.
+BATCH = 500
 
 # Fields a row sets on a contact, in the order they are compared and reported.
 ROW_FIELDS = (
@@ -136,15 +139,64 @@ async def apply_import(
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Write a plan's new and changed contacts (the caller's session commits)."""
-    for row in plan.new:
-        contact = Contact(**_row_values(row), consent_source="import" if row.consent_on else None)
-        contact.tags = [ContactTag(tag=t) for t in row.tags]
-        session.add(contact)
-        await session.flush()
-        _record_consent(session, contact, row.consent_on)
+    for first in range(0, len(plan.new), BATCH):
+        chunk = plan.new[first : first + BATCH]
+        await insert_rows(session, chunk)
         if progress:
-            progress(1)
-    for row, contact, changed in plan.updated:
+            progress(len(chunk))
+    for first in range(0, len(plan.updated), BATCH):
+        changes = plan.updated[first : first + BATCH]
+        apply_changes(session, changes)
+        await session.flush()
+        if progress:
+            progress(len(changes))
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[ContactRow]) -> list[int]:
+    """Insert new contacts with their tags and consent in three statements; return their ids."""
+    now = utcnow()
+    values = [
+        {
+            **_row_values(row),
+            "consent_source": "import" if row.consent_on else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in rows
+    ]
+    # RETURNING gives rows in no promised order, and asking for the order makes SQLAlchemy
+    # insert row by row on SQLite: match the ids back by the values instead. Rows equal in
+    # every column are the same person twice, so either id fits either row.
+    # The table, not the class: the ORM's bulk insert splits rows by which values are None.
+    table = _table(Contact)
+    columns = [table.c[name] for name in ROW_FIELDS]
+    returned = await session.execute(insert(table).returning(table.c.id, *columns), values)
+    by_values: dict[tuple[Any, ...], list[int]] = {}
+    for found in returned:
+        by_values.setdefault(tuple(found[1:]), []).append(found[0])
+    ids = [by_values[tuple(getattr(row, f) for f in ROW_FIELDS)].pop() for row in rows]
+    tags = [{"contact_id": i, "tag": t} for i, row in zip(ids, rows, strict=True) for t in row.tags]
+    if tags:
+        await session.execute(insert(_table(ContactTag)), tags)
+    consents = [
+        _consent_values(i, row.consent_on, now)
+        for i, row in zip(ids, rows, strict=True)
+        if row.consent_on
+    ]
+    if consents:
+        await session.execute(insert(_table(ConsentRecord)), consents)
+    return ids
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def apply_changes(
+    session: AsyncSession, updated: Sequence[tuple[ContactRow, Contact, list[str]]]
+) -> None:
+    """Set changed rows' values on their contacts (written at the next flush)."""
+    for row, contact, changed in updated:
         for name, value in _row_values(row).items():
             setattr(contact, name, value)
         if "tags" in changed:
@@ -152,23 +204,22 @@ async def apply_import(
         if "consent_on" in changed:
             contact.consent_source = "import" if row.consent_on else None
             _record_consent(session, contact, row.consent_on)
-        if progress:
-            progress(1)
-    await session.flush()
+
+
+def _consent_values(contact_id: int, consent_on: date, now: datetime) -> dict[str, Any]:
+    return {
+        "contact_id": contact_id,
+        "granted": True,
+        "source": "import",
+        "recorded_at": now,
+        "note": f"consent dated {consent_on.isoformat()} in an imported file",
+    }
 
 
 def _record_consent(session: AsyncSession, contact: Contact, consent_on: date | None) -> None:
     if consent_on is None:
         return
-    session.add(
-        ConsentRecord(
-            contact_id=contact.id,
-            granted=True,
-            source="import",
-            recorded_at=utcnow(),
-            note=f"consent dated {consent_on.isoformat()} in an imported file",
-        )
-    )
+    session.add(ConsentRecord(**_consent_values(contact.id, consent_on, utcnow())))
 
 
 async def find(session: AsyncSession, key: str) -> Contact | None:
