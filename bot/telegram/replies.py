@@ -40,7 +40,7 @@ class SharedLimiter(BaseRateLimiter[None]):
         chat = data.get("chat_id")
         for attempt in (1, 2):
             if isinstance(chat, int) and endpoint != "answerCallbackQuery":
-                await self.limiter.acquire(chat)
+                await self.limiter.acquire(chat, reply=True)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
