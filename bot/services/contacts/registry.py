@@ -23,6 +23,7 @@ from bot.db.models import (
     SurveyResponse,
     TelegramLink,
 )
+from bot.services.contacts import erasure
 from bot.services.contacts.rows import ContactRow, Problem
 
 # Rows written per statement, and per transaction when importing in batches.
@@ -265,6 +266,7 @@ class Erasure:
 async def erase(session: AsyncSession, contact: Contact, now: datetime | None = None) -> Erasure:
     """Forget a person: keep only role, country and group so reports still count them."""
     name = contact.name
+    await erasure.forget(session, contact)  # every trace outside the contact row (see there)
     links = await session.scalar(select(func.count()).where(TelegramLink.contact_id == contact.id))
     outbox = await session.execute(
         delete(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
