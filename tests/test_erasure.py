@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -21,12 +22,15 @@ from bot.db.models import (
     Contact,
     Event,
     Invitation,
+    InvitationAnswer,
     OutboxMessage,
     Question,
     Recommendation,
     RecommendationOwner,
+    RecommendationUpdate,
     Survey,
     SurveyRecipient,
+    SurveyResponse,
 )
 from bot.db.session import Database
 from bot.sandbox.telegram_users import EmulatedUser
@@ -35,11 +39,16 @@ from bot.services.console import audit
 from bot.services.contacts import registry
 from bot.services.contacts.audience import Audience
 from bot.services.contacts.rows import parse_rows, read_table
+from bot.services.delivery.signed_links import Links
 from bot.services.events import answer_digest, invitations
+from bot.services.events.invitation_messages import RSVP_PURPOSE, rsvp_links
 from bot.services.onboarding.chats import Identity, request_access
 from bot.services.recommendations import followup, reminders
+from bot.services.recommendations.reminders import TASKS_PURPOSE
 from bot.services.reporting import funding_report
 from bot.services.surveys import answering, sending
+from bot.services.surveys.sending import FORM_PURPOSE
+from bot.web.pages import confirm_code
 from tests.conftest import DATA
 from tests.test_hardening_unsubscribe import KEY, Mailed, net  # noqa: F401  (the fixture)
 from tests.test_onboarding import valga_event
@@ -294,3 +303,57 @@ async def test_mentions_in_texts_and_json_are_found_on_sqlite_and_postgresql(
         assert event.audience == {"emails": [f"erased-{contact.id}@erased.invalid"]}
         assert event.agenda[0].presenter == "[erased]"
         assert (entry.subject, entry.note) == ("[erased]", "[erased]")
+
+
+async def test_every_signed_link_of_an_erased_or_unknown_contact_is_refused_get_and_post(
+    net: Mailed,
+) -> None:
+    links = Links(KEY, net.settings.public_url)
+    me = await _contact(net, ILZE)
+    async with net.database.session_scope() as session:
+        event = await valga_event(session)
+        plan = await invitations.plan(session, event, Audience.build(emails=(ILZE,)))
+        await invitations.invite(session, event, plan, now=net.clock.now(), policy=POLICY)
+        invitation = await session.scalar(select(Invitation))
+        survey = Survey(slug="s", title={"lv": "Atsauksmes"})
+        survey.questions = [Question(key="q", position=0, type="text", text={"lv": "?"})]
+        session.add(survey)
+        await session.flush()
+        await sending.send(session, survey, [me], event=None, now=net.clock.now(), policy=POLICY)
+        recipient = await session.scalar(select(SurveyRecipient))
+        rec = Recommendation(slug="r", area="social", text={"lv": "Darīt"}, cadence="monthly")
+        rec.owners = [RecommendationOwner(contact_id=me.id)]
+        session.add(rec)
+        await session.flush()
+        assert invitation is not None and recipient is not None
+        mine = [
+            rsvp_links(links, invitation, event)["accept"],
+            links.url("s", FORM_PURPOSE, {"r": recipient.id}),
+            links.url("t", TASKS_PURPOSE, {"c": me.id}),
+            links.unsubscribe_url(me.id),
+        ]
+        unknown = [
+            links.url("r", RSVP_PURPOSE, {"i": 99999, "a": "yes", "x": 4102444800}),
+            links.url("s", FORM_PURPOSE, {"r": 99999}),
+            links.url("t", TASKS_PURPOSE, {"c": 99999}),
+            links.unsubscribe_url(99999),
+        ]
+    await net.erase(ILZE)
+    async with httpx.AsyncClient() as client:
+        for url in mine + unknown:
+            token = url.rsplit("/", 1)[1]
+            form = {
+                "confirm": confirm_code(links, token),
+                "choice": "stop",
+                "q": "jā",
+                f"status-{rec.id}": "done",
+                "List-Unsubscribe": "One-Click",
+            }
+            shown, posted = await client.get(url), await client.post(url, data=form)
+            assert shown.status_code in (404, 410), (url, shown.status_code)
+            assert posted.status_code in (404, 409, 410), (url, posted.status_code)
+    async with net.database.session_scope() as session:
+        assert await session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+        assert await session.scalar(select(func.count()).select_from(RecommendationUpdate)) == 0
+        answers = list(await session.scalars(select(InvitationAnswer.status)))
+        assert answers == ["invited"]
