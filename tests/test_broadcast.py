@@ -221,3 +221,31 @@ async def test_a_broadcast_too_long_for_telegram_is_refused_with_the_limit_and_c
     await sandra.send("Īsa ziņa.")
     choice = await sandra.wait_for_message()
     assert choice.reply_markup  # the audience buttons: the wizard goes on
+
+
+async def test_the_summary_comes_even_when_telegram_refuses_the_progress_edit(
+    net: Network,
+) -> None:
+    sandra = net.emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+    await net.joined(sandra, "sandra.jansone@km.example")
+    kadri = net.emulator.user(810, "Kadri", "Tamm", "kadrit", "et")
+    await net.joined(kadri, "kadri.tamm@valga.example")
+    await valga(net, "kadri.tamm@valga.example")
+    await sandra.send("/broadcast")
+    await sandra.wait_for_message()
+    await sandra.send("Tere!")
+    choice = await sandra.wait_for_message()
+    await sandra.press(choice, "Sanāksme Valgā")
+    await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
+    refused = Fault.http_error(
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message",
+    )
+    net.emulator.fail_next(refused, method="editMessageText", times=5)
+    await sandra.press(choice, "Sūtīt")
+    summary = await sandra.wait_for_message(lambda m: "Ziņa nosūtīta" in (m.text or ""), timeout=10)
+    assert "Nosūtītas: 1" in (summary.text or "")
+    # The progress line is never edited into the text it already shows.
+    edits = [c for c in net.emulator.calls_to("editMessageText") if "Sūta…" in str(c.params)]
+    assert all("0 no 1" not in str(c.params) for c in edits)

@@ -6,12 +6,14 @@ Every step checks the coordinator role in the database; anyone else gets the ord
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db.models import Contact, Event
@@ -21,6 +23,7 @@ from bot.services.onboarding import chats as onboarding
 from bot.telegram.context import Deps, deps, keyboard
 
 STATE = "broadcast"
+log = logging.getLogger("expertbot.telegram")
 TEXT_LIMIT = 3500  # a broadcast's text; the preview and Telegram's 4,096 need the rest
 
 
@@ -196,8 +199,20 @@ async def _follow(
     skipped: int,
     language: str,
 ) -> None:
-    """Show progress while the dispatcher works, then the summary."""
-    shown_done = 0  # the message being edited already says "0 of total"
+    """Show progress while the dispatcher works, then the summary (whatever the edits did)."""
+    shown = d.texts.render("bc_progress", language, done=0, total=total)  # sent as it is
+
+    async def show(done: int) -> None:
+        nonlocal shown
+        text = d.texts.render("bc_progress", language, done=done, total=total)
+        if text == shown:  # Telegram refuses an edit that changes nothing
+            return
+        try:
+            await context.bot.edit_message_text(text, chat, message_id)
+            shown = text
+        except TelegramError as error:  # a progress line is not worth the summary
+            log.warning("broadcast progress in chat %s not shown: %s", chat, error)
+
     started = datetime.now()
     while True:
         async with d.database.session_scope() as session:
@@ -205,16 +220,9 @@ async def _follow(
         done = total - state.pending
         if state.pending == 0 or (datetime.now() - started).total_seconds() > 3600:
             break
-        if done != shown_done:
-            shown_done = done
-            await context.bot.edit_message_text(
-                d.texts.render("bc_progress", language, done=done, total=total), chat, message_id
-            )
+        await show(done)
         await asyncio.sleep(1.0)  # a real-time progress display, not a test wait
-    if done != shown_done:  # the last count, so the progress line does not stop short
-        await context.bot.edit_message_text(
-            d.texts.render("bc_progress", language, done=done, total=total), chat, message_id
-        )
+    await show(done)  # the last count, so the progress line does not stop short
     reasons = state.failures[:10]
     await context.bot.send_message(
         chat,
