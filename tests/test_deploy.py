@@ -111,16 +111,11 @@ def test_the_command_check_catches_a_wrong_command_and_option() -> None:
     assert command_problem(["run", "--daemon"]) == "`expertbot run` has no option --daemon"
 
 
-def test_the_example_settings_parse() -> None:
-    values = dict(
-        line.split("=", 1)
-        for line in ENV_EXAMPLE.read_text("utf-8").splitlines()
-        if line and not line.startswith("#")
-    )
-    fields = {name.removeprefix(PREFIX).lower(): value for name, value in values.items()}
-    settings = Settings(**{k: v for k, v in fields.items() if v != ""})
+def test_the_example_settings_parse_as_the_service_reads_them() -> None:
+    settings = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     assert settings.telegram_webhook
     assert settings.public_url.startswith("https://")
+    assert settings.mail_from == "Ekspertu tīkls <tikls@km.example.lv>"
 
 
 # --- systemd --------------------------------------------------------------------------------
@@ -255,3 +250,62 @@ def test_compose_runs_postgresql_the_service_in_webhook_mode_and_caddy() -> None
     assert caddy["environment"]["UPSTREAM"] == f"expertbot:{environment['EXPERTBOT_WEB_PORT']}"
     proxy = caddy["networks"]["internal"]["ipv4_address"]
     assert environment["EXPERTBOT_TRUSTED_PROXIES"] == proxy
+
+
+# --- docs/going-live.md -------------------------------------------------------------------
+
+GUIDE = ROOT / "docs" / "going-live.md"
+
+
+def code_in(markdown: str) -> list[str]:
+    """The guide's code: fenced blocks and inline spans (a span may wrap onto the next line)."""
+    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", markdown, re.M | re.S)
+    prose = re.sub(r"^```[^\n]*\n.*?^```", "", markdown, flags=re.M | re.S)
+    inline = [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", prose)]
+    return fenced + inline
+
+
+def guide_commands() -> list[list[str]]:
+    return [args for code in code_in(GUIDE.read_text("utf-8")) for args in commands_in(code)]
+
+
+def test_every_command_the_guide_shows_exists_with_its_options() -> None:
+    problems = [command_problem(args) for args in guide_commands()]
+    assert [p for p in problems if p] == []
+
+
+def test_the_guide_shows_the_commands_of_each_step() -> None:
+    shown = {" ".join(args[:2]) for args in guide_commands()}
+    for command in (
+        "doctor",
+        "doctor --send-test",
+        "db upgrade",
+        "contacts import",
+        "contacts links",
+        "backup /var/lib/expertbot/backups/before-upgrade.db",
+        "restore /var/lib/expertbot/backups/expertbot-2027-03-01.db",
+        "outbox retry",
+    ):
+        assert command in shown, command
+
+
+def test_every_setting_the_guide_names_exists() -> None:
+    named = variables_in(GUIDE.read_text("utf-8"))
+    assert named - SETTINGS == set()
+    for needed in ("RETENTION_DAYS", "BACKUP_DIR", "BACKUP_KEEP", "METRICS_TOKEN", "SECRET_KEY"):
+        assert PREFIX + needed in named
+
+
+def test_the_guide_check_catches_a_command_or_setting_that_does_not_exist() -> None:
+    markdown = "Run `expertbot backup-now` or\n\n```sh\nexpertbot db upgrade --all\n```\n"
+    found = [command_problem(a) for c in code_in(markdown) for a in commands_in(c)]
+    assert found == [
+        "`expertbot db upgrade` has no option --all",
+        "`expertbot` has no command 'backup-now'",
+    ]
+    assert variables_in("set EXPERTBOT_BACKUP_FOLDER") - SETTINGS == {"EXPERTBOT_BACKUP_FOLDER"}
+
+
+def test_the_readme_links_the_guide() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "](docs/going-live.md)" in readme

@@ -193,7 +193,7 @@ async def check_coordinators(database: Database) -> Finding:
         Contact.email.is_not(None) & (Contact.email_state == "active"),
         Contact.telegram_state == "active",
     )
-    async with database.session_scope() as session:
+    async with database.read_scope() as session:
         total = await session.scalar(select(func.count()).where(coordinator))
         with_channel = await session.scalar(select(func.count()).where(coordinator & reachable))
     if not total:
@@ -372,7 +372,7 @@ async def name_of(database: Database | None, address: str) -> str:
     if database is None:
         return address
     try:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             name = await session.scalar(
                 select(Contact.name).where(
                     func.lower(Contact.email) == address.lower(), Contact.erased_at.is_(None)
