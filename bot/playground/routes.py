@@ -1,4 +1,5 @@
-"""The playground's web routes: the page, its JSON API, mail bodies and files.
+"""The playground's web routes: the page, its JSON API, mail bodies and files, and the way
+into the coordinator's console.
 
 Each endpoint finds the running `Playground` on `request.app.state.playground`, which
 `Playground.run` puts there (through `Service.web_state`).
@@ -194,13 +195,11 @@ async def file(request: Request) -> Response:
     raise PlaygroundError("no such file")
 
 
-async def coordinator(request: Request) -> Response:
-    """Return the coordinator's view: events, surveys, recommendations."""
-    return JSONResponse(await views.coordinator(_play(request)))
-
-
 async def console(request: Request) -> Response:
-    """Open the coordinator's console, signed in as the demo network's coordinator."""
+    """Open the coordinator's console, signed in as the demo network's coordinator.
+
+    The playground's coordinator column is this console in a frame: one code path, not two.
+    """
     play = _play(request)
     async with play.database.session_scope() as session:
         contact = await signin.first_coordinator(session)
@@ -212,17 +211,6 @@ async def console(request: Request) -> Response:
         console_auth.SESSION_COOKIE, token, httponly=True, samesite="lax", path="/console"
     )
     return response
-
-
-async def invite(request: Request) -> Response:
-    """Invite an event's audience."""
-    count = await _play(request).invite(request.path_params["key"])
-    return JSONResponse({"ok": True, "invited": count})
-
-
-async def send_links(request: Request) -> Response:
-    """Email everyone not on Telegram yet their personal link."""
-    return JSONResponse({"ok": True, "queued": await _play(request).send_links()})
 
 
 async def _jump(play: Playground, jump: Any) -> int:
@@ -273,9 +261,6 @@ ROUTES: list[BaseRoute] = [
     Route("/play/mail/{index:int}/part/{part:int}", guarded(mail_part)),
     Route("/play/mail/{index:int}/start/{token}", guarded(mail_start)),
     Route("/play/file/{unique}", guarded(file)),
-    Route("/play/api/coordinator", guarded(coordinator)),
     Route("/play/console", guarded(console)),
-    Route("/play/api/events/{key}/invite", guarded(invite), methods=["POST"]),
-    Route("/play/api/send-links", guarded(send_links), methods=["POST"]),
     Route("/play/api/clock", guarded(clock), methods=["POST"]),
 ]

@@ -31,9 +31,9 @@ from bot.sandbox import EmulatedUser, TelegramEmulator, snapshot
 from bot.sandbox.mail_server import MailServer
 from bot.services import marks
 from bot.services.clock import ShiftedClock
-from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.contacts.audience import Audience
 from bot.services.events import invitations
-from bot.services.onboarding import join_links, join_tokens
+from bot.services.onboarding import join_tokens
 
 log = logging.getLogger("expertbot.playground")
 BOT_USERNAME = "expertbot_sandbox_bot"
@@ -363,21 +363,6 @@ class Playground:
             )
         self.wake()
         return count
-
-    async def send_links(self) -> int:
-        """Email everyone not on Telegram yet their personal link, as `contacts send-links`."""
-        async with self.database.session_scope() as session:
-            people = await select_contacts(session, Audience())
-            report = await join_links.queue_links(
-                session,
-                people,
-                now=self.clock.now(),
-                policy=policy(self.inner),
-                bot_username=self.inner.telegram_bot_username or BOT_USERNAME,
-                days=self.inner.invite_days,
-            )
-        self.wake()
-        return report.queued
 
     async def tick(self) -> int:
         """Run the scheduler's scan now (after the clock moved) and wake the dispatcher."""

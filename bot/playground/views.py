@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_datetime, format_time
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
     Answer,
     Contact,
-    Event,
     InvitationAnswer,
     OutboxMessage,
-    Place,
     RecommendationUpdate,
 )
 from bot.playground.chat_html import to_html
-from bot.playground.jumps import jumps, title
+from bot.playground.jumps import jumps
 from bot.playground.runtime import BANNER, Playground
 from bot.sandbox.mail_server import Received
 from bot.sandbox.telegram_state import ChatMessage
-from bot.services.contacts.audience import Audience
-from bot.services.events import registry as event_registry
-from bot.services.events.invitations import plan as invite_plan
-from bot.services.recommendations import registry as rec_registry
-from bot.services.surveys import registry as survey_results
-from bot.textformat import pick_language
 
 LOCALE = "en_GB"
 ROLE_LABELS = {
@@ -41,29 +33,6 @@ ROLE_LABELS = {
     "coordinator": "Coordinator",
     "partner": "Partner",
     "guest": "Guest",
-}
-ANSWER_LABELS = {
-    "accepted": "Will attend",
-    "attended": "Attended",
-    "no_show": "Did not attend",
-    "waitlisted": "Waiting list",
-    "not_sure": "Not sure yet",
-    "declined": "Can't attend",
-    "invited": "No answer yet",
-}
-REC_LABELS = {
-    "not_started": "Not started",
-    "in_progress": "In progress",
-    "done": "Done",
-    "dropped": "Dropped",
-}
-KIND_LABELS = {
-    "expert_meeting": "Expert meeting",
-    "good_practice_visit": "Good-practice visit",
-    "seminar": "Seminar",
-    "workshop": "Workshop",
-    "mediator_training": "Mediator training",
-    "cross_border_meeting": "Cross-border meeting",
 }
 
 
@@ -86,16 +55,6 @@ class Formats:
         if local.date() == now.astimezone(self.zone).date():
             return format_time(local, "HH:mm", locale=LOCALE)
         return format_datetime(local, "EEE d MMM, HH:mm", locale=LOCALE)
-
-    def day(self, value: date | None) -> str:
-        return format_date(value, "d MMM y", locale=LOCALE) if value else ""
-
-    def span(self, starts: datetime, ends: datetime, zone: ZoneInfo) -> str:
-        start, end = starts.astimezone(zone), ends.astimezone(zone)
-        first = format_datetime(start, "EEE d MMM y, HH:mm", locale=LOCALE)
-        if start.date() == end.date():
-            return f"{first}–{format_time(end, 'HH:mm', locale=LOCALE)}"
-        return f"{first} – {format_datetime(end, 'EEE d MMM, HH:mm', locale=LOCALE)}"
 
     def _local(self, value: datetime | float) -> datetime:
         if isinstance(value, (int, float)):
@@ -344,148 +303,3 @@ def mail_page(index: int, message: EmailMessage, bot_username: str) -> str:
         return f'href="/play/mail/{index}/start/{match.group(2)}" target="_top"'
 
     return _TME.sub(local, content)
-
-
-# --- The coordinator's desk -----------------------------------------------------------------
-
-
-async def _event(
-    session: AsyncSession, overview: Any, fmt: Formats, now: datetime
-) -> dict[str, Any]:
-    event: Event = overview.event
-    rsvps = await event_registry.list_rsvps(session, event)
-    counts = overview.counts.by_status
-    plan = await invite_plan(session, event, Audience.from_mapping(event.audience or {}))
-    channels: dict[str, int] = {}
-    for (channel, _language), number in plan.channels.items():
-        channels[channel] = channels.get(channel, 0) + number
-    preview = ", ".join(
-        f"{ch.capitalize()} {n}" for ch, n in sorted(channels.items(), reverse=True)
-    )
-    places = list(
-        await session.scalars(
-            select(Place).where(Place.event_id == event.id).order_by(Place.position)
-        )
-    )
-    return {
-        "key": event.slug,
-        "title": pick_language(event.title, "lv"),
-        "title_en": title(event),
-        "kind_label": KIND_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize()),
-        "when_local": fmt.span(event.starts_at, event.ends_at, event_registry.zone_of(event)),
-        "venue": " · ".join(", ".join(p for p in (pl.name, pl.address) if p) for pl in places),
-        "status": event.status,
-        "invited": sum(counts.values()),
-        "counts": [
-            {"status": status, "label": ANSWER_LABELS.get(status, status), "count": counts[status]}
-            for status in event_registry.ANSWER_ORDER
-            if counts.get(status)
-        ],
-        "answers": [
-            {
-                "name": rsvp.name,
-                "status": rsvp.status,
-                "label": ANSWER_LABELS.get(rsvp.status, rsvp.status),
-                "channel": rsvp.channel or "",
-                "time_local": fmt.short(rsvp.answered_at, now) if rsvp.answered_at else "",
-            }
-            for rsvp in rsvps
-        ],
-        "can_invite": bool(plan.new) and event.status != "cancelled" and event.ends_at > now,
-        "invite_preview": (
-            f"{len(plan.new)} {'person' if len(plan.new) == 1 else 'people'}: {preview}"
-            if plan.new
-            else ""
-        ),
-    }
-
-
-def _question(result: survey_results.QuestionResult) -> dict[str, Any]:
-    bars: list[dict[str, Any]] = []
-    summary = f"{result.answered} answered"
-    if result.type == "rating":
-        total = sum(count for _, count in result.distribution) or 1
-        bars = [
-            {"label": str(value), "count": count, "share": count / total}
-            for value, count in result.distribution
-        ]
-        if result.mean is not None:
-            summary = f"mean {result.mean:.1f} · {summary}"
-    elif result.shares:
-        bars = [{"label": s.label, "count": s.count, "share": s.share} for s in result.shares]
-    return {
-        "text": result.text,
-        "kind": result.type,
-        "summary": summary,
-        "bars": bars,
-        "texts": [t.text for t in result.texts],
-    }
-
-
-async def coordinator(play: Playground) -> dict[str, Any]:
-    fmt = Formats(play.inner.zone)
-    now = play.clock.now()
-    today = now.astimezone(play.inner.zone).date()
-    async with play.database.session_scope() as session:
-        overviews = await event_registry.list_events(session)
-        shown_events = [await _event(session, o, fmt, now) for o in overviews]
-        surveys = []
-        for overview in await survey_results.list_surveys(session):
-            # One card per event the survey followed: answers after Valga are not Sabile's.
-            after: list[Event | None] = list(
-                await survey_results.events_of(session, overview.survey)
-            )
-            for event in after or [None]:
-                results = await survey_results.results(
-                    session, overview.survey, "en", event_id=event.id if event else None
-                )
-                surveys.append(
-                    {
-                        "key": f"{results.slug}@{event.slug}" if event else results.slug,
-                        "title": f"{results.title} · {title(event)}" if event else results.title,
-                        "sent": results.sent,
-                        "finished": results.finished,
-                        "questions": [_question(q) for q in results.questions],
-                    }
-                )
-        recs = []
-        for row in await rec_registry.list_recs(session, today=today):
-            last = row.last_update
-            recs.append(
-                {
-                    "id": row.rec.id,
-                    "title": pick_language(row.rec.text, "en"),
-                    "owners": ", ".join(o.name for o in row.owners),
-                    "status": row.rec.status,
-                    "status_label": REC_LABELS.get(row.rec.status, row.rec.status),
-                    "due_local": fmt.day(row.rec.due_on),
-                    "overdue": row.overdue,
-                    "last_update": _update(last, row.owners, fmt, now) if last else "",
-                }
-            )
-        deliveries = dict(
-            (
-                await session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                )
-            ).all()
-        )
-    return {
-        "events": shown_events,
-        "surveys": surveys,
-        "recommendations": recs,
-        "deliveries": {
-            "sent": int(deliveries.get("sent", 0)),
-            "queued": int(deliveries.get("queued", 0) + deliveries.get("sending", 0)),
-            "failed": int(deliveries.get("failed", 0)),
-        },
-    }
-
-
-def _update(
-    update: RecommendationUpdate, owners: tuple[Contact, ...], fmt: Formats, now: datetime
-) -> str:
-    who = next((o.name for o in owners if o.id == update.contact_id), "coordinator")
-    said = REC_LABELS.get(update.status, update.status)
-    comment = f": {update.comment}" if update.comment else ""
-    return f"{who} — {said}{comment} ({fmt.short(update.recorded_at, now)})"

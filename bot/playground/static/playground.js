@@ -9,7 +9,6 @@
   const REGIONS = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
   const COUNTRY_NAMES = new Proxy({}, { get: (_, code) => { try { return (REGIONS && REGIONS.of(String(code))) || code; } catch (e) { return code; } } });
   const COUNTRY_ORDER = ["LV", "EE"];
-  const CHANNEL_NAMES = { telegram: "Telegram", email: "Email", web: "Web page" };
   const TELEGRAM_STATES = {
     active: "Telegram: active",
     unlinked: "Telegram: not linked yet",
@@ -173,15 +172,6 @@
     mailNotice: byId("mail-notice"),
     mailHead: byId("mail-head"),
     mailFrame: byId("mail-frame"),
-    coordName: byId("coord-name"),
-    deliveries: byId("deliveries"),
-    events: byId("events"),
-    eventsEmpty: byId("events-empty"),
-    surveys: byId("surveys"),
-    surveysEmpty: byId("surveys-empty"),
-    recs: byId("recs"),
-    recsWrap: byId("recs-wrap"),
-    recsEmpty: byId("recs-empty"),
     toasts: byId("toasts"),
   };
 
@@ -209,10 +199,6 @@
     loadedMailUrl: null,
     firstMail: new Map(),
     openedMail: new Set(),
-    coordSeq: 0,
-    coordApplied: 0,
-    coordinatorSig: "",
-    openDetails: new Set(),
     seen: new Map(),
     drafts: new Map(),
     peopleStructure: "",
@@ -346,7 +332,7 @@
     try {
       do {
         S.panesAgain = false;
-        await Promise.all([loadSelected(), loadCoordinator()]);
+        await loadSelected();
       } while (S.panesAgain);
     } finally {
       S.panesBusy = false;
@@ -386,8 +372,6 @@
     renderPeople();
     renderPersonCard();
     renderTabs();
-    const coordinator = S.people.find((p) => p.coordinator);
-    setText(E.coordName, coordinator ? `${coordinator.name} sees this` : "");
   }
 
   /** Change a text only when it differs (keeps a text selection alive across polls). */
@@ -1033,184 +1017,10 @@
     }
   }
 
-  // ------------------------------------------------------------------ coordinator
-
-  async function loadCoordinator() {
-    const seq = ++S.coordSeq;
-    const data = await api("GET", `${API}/coordinator`);
-    if (seq < S.coordApplied) return;
-    S.coordApplied = seq;
-    renderCoordinator(data);
-  }
-
-  function statusTone(status) {
-    const s = String(status || "").toLowerCase();
-    if (/^(accepted|yes|attending|done|completed|implemented|finished|sent|published)$/.test(s)) return "good";
-    if (/^(declined|no|failed|blocked|cancelled|canceled|rejected|overdue)$/.test(s)) return "bad";
-    if (/^(tentative|maybe|unsure|undecided|in_progress|queued|postponed)$/.test(s)) return "warn";
-    return "neutral";
-  }
-
-  function renderCoordinator(data) {
-    const events = Array.isArray(data.events) ? data.events : [];
-    const surveys = Array.isArray(data.surveys) ? data.surveys : [];
-    const recs = Array.isArray(data.recommendations) ? data.recommendations : [];
-    const d = data.deliveries || {};
-
-    const deliveries = [["sent", "Sent"], ["queued", "Queued"], ["failed", "Failed"]];
-    reconcile(E.deliveries, deliveries.map(([k, label]) => ({ k, label, n: Number(d[k] || 0) })), (x) => x.k, (x) =>
-      h("div", { class: `stat stat-${x.k}` + (x.k === "failed" && x.n > 0 ? " alarm" : ""), "data-delivery": x.k },
-        h("span", { class: "stat-num" }, String(x.n)), h("span", { class: "stat-label" }, x.label)));
-
-    reconcile(E.events, events, (ev) => ev.key, renderEvent);
-    E.eventsEmpty.hidden = events.length > 0;
-    reconcile(E.surveys, surveys, (s) => s.key, renderSurvey);
-    E.surveysEmpty.hidden = surveys.length > 0;
-    reconcile(E.recs, recs, (r) => r.id, renderRec);
-    E.recsWrap.hidden = recs.length === 0;
-    E.recsEmpty.hidden = recs.length > 0;
-  }
-
-  function renderEvent(ev) {
-    const counts = Array.isArray(ev.counts) ? ev.counts : [];
-    const answers = Array.isArray(ev.answers) ? ev.answers : [];
-    return h("article", { class: "card event", "data-event": ev.key },
-      h("header", { class: "card-head" },
-        h("h4", { class: "card-title" }, ev.title),
-        h("span", { class: "card-chips" },
-          ev.kind_label ? h("span", { class: "chip" }, ev.kind_label) : null,
-          ev.status ? h("span", { class: `chip chip-status tone-${statusTone(ev.status)}`, "data-status": ev.status }, humanise(ev.status)) : null)),
-      h("dl", { class: "facts" },
-        ev.when_local ? [h("dt", null, "When"), h("dd", null, ev.when_local)] : null,
-        ev.venue ? [h("dt", null, "Where"), h("dd", null, ev.venue)] : null),
-      h("div", { class: "counts" },
-        h("span", { class: "count count-invited", "data-status": "invited" }, h("span", { class: "count-label" }, "Invited"), h("span", { class: "count-num" }, String(ev.invited || 0))),
-        counts.map((c) => h("span", { class: `count tone-${statusTone(c.status)}`, "data-status": c.status },
-          h("span", { class: "count-label" }, c.label), h("span", { class: "count-num" }, String(c.count))))),
-      ev.can_invite
-        ? h("div", { class: "invite-row" },
-          h("button", { type: "button", class: "btn btn-primary", "data-invite": ev.key, "data-focus": `invite:${ev.key}`, onclick: (e) => invite(ev, e.currentTarget) }, "Invite"),
-          ev.invite_preview ? h("span", { class: "invite-preview" }, ev.invite_preview) : null)
-        : null,
-      answers.length
-        ? h("div", { class: "table-wrap answers-wrap" },
-          h("table", { class: "answers" },
-            h("caption", { class: "sr-only" }, `Answers to ${ev.title}`),
-            h("thead", null, h("tr", null, ["Name", "Answer", "Channel", "Time"].map((t) => h("th", { scope: "col" }, t)))),
-            h("tbody", null, answers.map((a) => h("tr", { class: "answer", "data-status": a.status },
-              h("td", { class: "answer-name" }, a.name),
-              h("td", null, h("span", { class: `chip tone-${statusTone(a.status)}` }, a.label)),
-              h("td", { class: "muted" }, CHANNEL_NAMES[a.channel] || a.channel || ""),
-              h("td", { class: "muted nowrap" }, a.time_local || ""))))))
-        : h("p", { class: "muted small" }, ev.invited ? "No answers yet." : "Nobody invited yet."));
-  }
-
-  function humanise(status) {
-    const s = String(status || "").replace(/_/g, " ");
-    return s.charAt(0).toUpperCase() + s.slice(1);
-  }
-
-  async function sendLinks(button) {
-    if (button.disabled) return;
-    button.disabled = true;
-    try {
-      const result = await api("POST", `${API}/send-links`, {});
-      const n = Number(result.queued || 0);
-      toast(n ? `Queued ${plural(n, "email", "emails")} with a personal Telegram link.` : "Everyone with an email address already has a link today.", "info");
-    } catch (err) {
-      report(err);
-    } finally {
-      button.disabled = false;
-      refreshNow();
-    }
-  }
-
-  async function invite(ev, button) {
-    if (button.disabled) return;
-    button.disabled = true;
-    button.classList.add("pending");
-    try {
-      const result = await api("POST", `${API}/events/${encodeURIComponent(ev.key)}/invite`, {});
-      const n = typeof result.invited === "number" ? result.invited : null;
-      toast(n === null ? `Invitations sent for “${ev.title}”.` : `Invited ${plural(n, "person", "people")} to “${ev.title}”.`, "info");
-    } catch (err) {
-      report(err);
-    } finally {
-      button.disabled = false;
-      button.classList.remove("pending");
-      refreshNow();
-    }
-  }
-
-  function renderSurvey(s) {
-    const questions = Array.isArray(s.questions) ? s.questions : [];
-    const sent = Number(s.sent || 0);
-    const finished = Number(s.finished || 0);
-    const share = sent ? Math.min(1, finished / sent) : 0;
-    return h("article", { class: "card survey", "data-survey": s.key },
-      h("header", { class: "card-head" },
-        h("h4", { class: "card-title" }, s.title),
-        h("span", { class: "card-chips" }, h("span", { class: "chip" }, `${finished} of ${sent} finished`))),
-      h("div", { class: "progress", role: "img", "aria-label": `${finished} of ${sent} finished` },
-        h("span", { class: "progress-fill", style: { width: `${(share * 100).toFixed(1)}%` } })),
-      questions.length
-        ? h("ol", { class: "questions" }, questions.map((q, i) => renderQuestion(s, q, i)))
-        : h("p", { class: "muted small" }, "No questions."));
-  }
-
-  function renderQuestion(s, q, i) {
-    const bars = Array.isArray(q.bars) ? q.bars : [];
-    const texts = Array.isArray(q.texts) ? q.texts : [];
-    const detailsKey = `${s.key}:${i}`;
-    let textsNode = null;
-    if (texts.length) {
-      const list = h("ul", { class: "free-texts" }, texts.map((t) => h("li", null, h("blockquote", null, t))));
-      if (texts.length <= 2) {
-        textsNode = list;
-      } else {
-        textsNode = h("details", { class: "free-details", open: S.openDetails.has(detailsKey) },
-          h("summary", null, plural(texts.length, "written answer", "written answers")), list);
-        textsNode.addEventListener("toggle", () => {
-          if (textsNode.open) S.openDetails.add(detailsKey);
-          else S.openDetails.delete(detailsKey);
-        });
-      }
-    }
-    return h("li", { class: "question" },
-      h("div", { class: "q-head" },
-        h("span", { class: "q-text" }, q.text),
-        q.kind ? h("span", { class: "chip chip-kind" }, humanise(q.kind)) : null),
-      q.summary ? h("p", { class: "q-summary" }, q.summary) : null,
-      bars.length
-        ? h("div", { class: "bars" }, bars.map((b) => {
-          const pct = Math.max(0, Math.min(1, Number(b.share) || 0)) * 100;
-          return h("div", { class: "bar-row" + (Number(b.count) > 0 ? "" : " zero") },
-            h("span", { class: "bar-label", title: b.label }, b.label),
-            h("span", { class: "bar-track", "aria-hidden": "true" }, h("span", { class: "bar-fill", style: { width: `${pct.toFixed(1)}%` } })),
-            h("span", { class: "bar-value" }, `${b.count} · ${Math.round(pct)}%`));
-        }))
-        : null,
-      textsNode);
-  }
-
-  function renderRec(r) {
-    return h("tr", { class: "rec" + (r.overdue ? " overdue" : ""), "data-rec": r.id },
-      h("td", { class: "rec-title" },
-        h("span", null, r.title),
-        r.last_update ? h("span", { class: "rec-update" }, r.last_update) : null),
-      h("td", { class: "rec-owners" }, r.owners || "—"),
-      h("td", null, h("span", { class: `chip tone-${statusTone(r.status)}`, "data-status": r.status }, r.status_label || humanise(r.status))),
-      h("td", { class: "rec-due nowrap" },
-        r.due_local || "—",
-        r.overdue ? h("span", { class: "chip tone-bad chip-overdue" }, "Overdue") : null));
-  }
-
   // ------------------------------------------------------------------ wiring
 
   function wire() {
     E.jumpHour.addEventListener("click", () => moveTime({ minutes: 60 }, E.jumpHour));
-    const links = byId("send-links");
-    links.addEventListener("click", () => sendLinks(links));
     E.jumps.addEventListener("click", (e) => {
       const button = e.target.closest("[data-jump]");
       if (button) moveTime({ jump: button.getAttribute("data-jump") }, button);

@@ -37,6 +37,7 @@ ROUTES: list[BaseRoute] = [
     Route("/contacts", contacts.contacts_page, methods=["GET"]),
     Route("/contacts/export.xlsx", contacts.export, methods=["GET"]),
     Route("/contacts/import", contacts_import.upload_page, methods=["GET"]),
+    Route("/contacts/send-links", contacts.send_links, methods=["POST"]),
     Route("/contacts/import/preview", contacts_import.preview, methods=["POST"]),
     Route("/contacts/import/apply", contacts_import.apply, methods=["POST"]),
     Route("/contacts/new", contacts.form_page, methods=["GET"]),

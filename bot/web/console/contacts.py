@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from markupsafe import Markup
@@ -67,6 +68,9 @@ async def _list(request: Request, signed: Signed) -> Response:
         query=str(request.url.query),
         chosen={name: request.query_params.get(name, "") for name in (*FILTERS, "q")},
         imported=request.query_params.get("imported"),
+        links_sent=request.query_params.get("links_sent"),
+        can_link=bool(deps_of(request).bot_username),
+        not_on_telegram=sum(1 for c in people if c.email and c.telegram_state != "active"),
         changed=request.query_params.get("changed"),
         roles=[(r, label("roles", r, signed.language)) for r in ROLES],
         countries=[
@@ -286,5 +290,29 @@ async def _send_link(request: Request, signed: Signed) -> Response:
     return see_other(request, f"/contacts/{contact.id}?link_sent={report.queued}")
 
 
+async def _send_links(request: Request, signed: Signed) -> Response:
+    """Email everyone listed who is not on Telegram yet their own link, as `contacts send-links`."""
+    deps = deps_of(request)
+    chosen = {n: request.query_params[n] for n in (*FILTERS, "q") if request.query_params.get(n)}
+    query = urlencode(chosen)
+    if not deps.bot_username or deps.policy is None:
+        return see_other(request, f"/contacts?{query}")
+    async with deps.database.session_scope() as session:
+        people = [c for c in await _selected(session, request) if c.email]
+        report = await join_links.queue_links(
+            session,
+            people,
+            now=signed.now,
+            policy=deps.policy,
+            bot_username=deps.bot_username,
+            days=deps.invite_days,
+        )
+        await signed.log(
+            session, "send_telegram_links", "contacts", after={"queued": report.queued}
+        )
+    return see_other(request, f"/contacts?{urlencode({**chosen, 'links_sent': report.queued})}")
+
+
 telegram_link = signed_in(_telegram_link)
 send_link = signed_in(_send_link)
+send_links = signed_in(_send_links)
