@@ -18,6 +18,7 @@ from bot.channels.email import EmailSender, SmtpConfig
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import TelegramSender, make_bot
 from bot.config import Settings, SettingsError, require_signing_key
+from bot.db.rate_budget import shared_budget
 from bot.db.session import Database
 from bot.ops.housekeeping import run_daily
 from bot.rendering import Renderer
@@ -67,12 +68,13 @@ def secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
-def senders(settings: Settings) -> dict[str, Sender]:
-    """One sender per configured channel."""
+def senders(settings: Settings, database: Database | None = None) -> dict[str, Sender]:
+    """One sender per configured channel; on PostgreSQL Telegram's budget is shared there."""
     built: dict[str, Sender] = {}
     if settings.telegram_token is not None:
         bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
-        built["telegram"] = TelegramSender(bot, RateLimiter(settings.telegram_rate))
+        budget = shared_budget(database) if database is not None else None
+        built["telegram"] = TelegramSender(bot, RateLimiter(settings.telegram_rate, budget=budget))
     if settings.smtp_host:
         config = SmtpConfig(
             host=settings.smtp_host,
@@ -110,7 +112,7 @@ class Service:
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
         database = self.database = Database(self.settings.database_url)
-        channels = senders(self.settings)
+        channels = senders(self.settings, database)
         dispatcher = Dispatcher(
             database,
             channels,
@@ -138,7 +140,10 @@ class Service:
                 self.settings.digest_time,
             )
             self.housekeeper = Housekeeper(
-                partial(run_daily, database, self.settings), self.clock, self.settings.zone
+                partial(run_daily, database, self.settings),
+                self.clock,
+                self.settings.zone,
+                database=database,
             )
             scheduler = start_scheduler(self.ticker, housekeeper=self.housekeeper)
             stack.callback(scheduler.shutdown, wait=False)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.db import locks
 from bot.db.session import Database
 from bot.services.clock import Clock
 from bot.services.delivery.outbox import DeliveryPolicy
@@ -21,6 +22,7 @@ from bot.services.reporting import coordinator_digest
 from bot.services.surveys import sending as survey_sending
 
 log = logging.getLogger("expertbot.scheduler")
+JOB = "housekeeping"
 
 
 @dataclass
@@ -41,6 +43,10 @@ class Ticker:
 
     async def _tick(self) -> int:
         async with self.database.session_scope() as session:
+            # Instances on one PostgreSQL: one scans at a time (the dedupe keys would also
+            # keep a message from being queued twice, but two scans at once collide on them).
+            if not await locks.try_lock_for_transaction(session, "due-scan"):
+                return 0
             now = self.clock.now()
             count = await reminders.queue_due(session, now=now, policy=self.policy)
             count += await reminders.queue_nudges(session, now=now, policy=self.policy)
@@ -60,8 +66,10 @@ class Ticker:
 class Housekeeper:
     """Runs the daily housekeeping (retention, backups) once a local day, from `at` on.
 
-    A service started after `at` runs it at once; one restarted the same day runs it again,
-    which is harmless (each part is idempotent).
+    A service started after `at` runs it at once. With a `database`, the day is noted there
+    and one instance runs it for all (under a lock on PostgreSQL): a second instance, or a
+    restart the same day, finds it done. Without one, a restart runs it again, which is
+    harmless (each part is idempotent).
     """
 
     work: Callable[[datetime], Awaitable[None]]
@@ -69,20 +77,34 @@ class Housekeeper:
     zone: ZoneInfo
     at: time = time(3, 0)
     done_on: date | None = None
+    database: Database | None = None
 
     async def tick(self) -> bool:
         """Do the day's housekeeping if it is due; return whether it ran."""
         now = self.clock.now()
-        local = now.astimezone(self.zone)
-        if local.time() < self.at or self.done_on == local.date():
+        day = now.astimezone(self.zone).date()
+        if now.astimezone(self.zone).time() < self.at or self.done_on == day:
             return False
-        self.done_on = local.date()
+        if self.database is None:
+            await self._run(now, day)
+            return True
+        async with locks.held(self.database, JOB) as mine:
+            if not mine:
+                return False  # another instance is doing it now
+            if await locks.last_day(self.database, JOB) == day:
+                self.done_on = day
+                return False
+            await self._run(now, day)
+            await locks.record_day(self.database, JOB, day)
+        return True
+
+    async def _run(self, now: datetime, day: date) -> None:
+        self.done_on = day
         started = wallclock.perf_counter()
         try:
             await self.work(now)
         finally:
-            STATS.tick("housekeeping", wallclock.perf_counter() - started)
-        return True
+            STATS.tick(JOB, wallclock.perf_counter() - started)
 
 
 def start(

@@ -41,6 +41,8 @@ TABLES = {
     "console_logins",
     "console_sessions",
     "audit_log",
+    "rate_budget",
+    "rate_chat_slots",
 }
 
 

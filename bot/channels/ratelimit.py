@@ -12,16 +12,10 @@ import heapq
 import itertools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
-
-@dataclass(frozen=True)
-class Booking:
-    """A slot booked `wait` seconds from now, or, when `blocked`, why and for how long not."""
-
-    wait: float
-    blocked: Literal["chat", "paused"] | None = None
+# Why a booking failed: the chat had a message too recently, or everything is paused (429).
+Blocked = Literal["chat", "paused"] | None
 
 
 class Budget(Protocol):
@@ -29,7 +23,9 @@ class Budget(Protocol):
 
     async def book(
         self, chat_id: int, *, spacing: float, slack: float, chat_interval: float
-    ) -> Booking: ...
+    ) -> tuple[float, Blocked]:
+        """Book the next slot: (seconds until it, None), or (seconds to wait, why not)."""
+        ...
 
     def pause(self, seconds: float) -> None: ...
 
@@ -139,18 +135,16 @@ class RateLimiter:
             self._next_slot = start + self.spacing
             wait = max(start - now, 0.0)
         else:
-            booking = await self.budget.book(
+            wait, blocked = await self.budget.book(
                 chat_id, spacing=self.spacing, slack=self.slack, chat_interval=self.chat_interval
             )
             now = self._clock()
-            if booking.blocked == "paused":
-                self.paused_until = max(self.paused_until, now + booking.wait)
+            if blocked == "paused":
+                self.paused_until = max(self.paused_until, now + wait)
                 return None
-            if booking.blocked == "chat":
-                free = max(self._chat_free.get(chat_id, 0.0), now + booking.wait)
-                self._chat_free[chat_id] = free
+            if blocked == "chat":
+                self._chat_free[chat_id] = max(self._chat_free.get(chat_id, 0.0), now + wait)
                 return None
-            wait = booking.wait
         self._chat_free[chat_id] = now + wait + self.chat_interval
         return wait
 

@@ -9,6 +9,7 @@ from bot.db.models.contacts import (
     InviteToken,
     TelegramLink,
 )
+from bot.db.models.coordination import RateBudget, RateChatSlot
 from bot.db.models.events import (
     AgendaItem,
     Event,
@@ -45,6 +46,8 @@ __all__ = [
     "OutboxMessage",
     "Place",
     "Question",
+    "RateBudget",
+    "RateChatSlot",
     "Recommendation",
     "RecommendationOwner",
     "RecommendationUpdate",
