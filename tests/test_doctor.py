@@ -16,7 +16,8 @@ import pytest
 import trustme
 from click.testing import Result
 
-from bot.config import Settings
+from bot.app import Service
+from bot.config import Settings, load_settings
 from bot.db import migrate
 from bot.ops.doctor import check_disk
 from bot.rendering import labels
@@ -137,6 +138,36 @@ async def test_a_ready_server_passes_every_check_and_sends_nothing(ready: Server
     assert asked == {"setMyCommands", "getMe", "getWebhookInfo", "getMyCommands"}
     for secret in secrets_of(ready):
         assert secret not in result.output
+
+
+async def test_a_running_service_in_webhook_mode_passes_every_check(
+    live: Server, tmp_path: Path
+) -> None:
+    """The service sets the webhook and the command menu itself; doctor finds them as set."""
+    await add_coordinator(live.cli, tmp_path)
+    await live.bot_api("deleteMyCommands")  # what the fixture set up: now `run` has to
+    port = free_port()
+    env = {
+        **live.env,
+        "EXPERTBOT_DATABASE_URL": live.cli.url,
+        "EXPERTBOT_TELEGRAM_WEBHOOK": "true",
+        "EXPERTBOT_WEB_PORT": str(port),
+        "EXPERTBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    fields = {name.removeprefix("EXPERTBOT_").lower(): value for name, value in env.items()}
+    service, stop = Service(load_settings(**fields)), asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        await asyncio.wait_for(service.ready.wait(), 30)
+        result = await live.doctor(**env)
+    finally:
+        stop.set()
+        await running
+    assert result.exit_code == 0, result.output
+    assert f"✓ Webhook: webhook mode, delivering to http://127.0.0.1:{port}/telegram" in (
+        result.output
+    )
+    assert f"✓ Public URL: http://127.0.0.1:{port}/healthz answers 200" in result.output
 
 
 async def test_a_wrong_token_says_to_copy_it_again_from_botfather(ready: Server) -> None:
@@ -334,3 +365,21 @@ def test_too_little_free_disk_space_fails(tmp_path: Path) -> None:
     assert not short.ok
     assert f"free in {tmp_path}" in short.detail
     assert "free some space" in short.detail
+
+
+async def test_a_postgresql_database_is_checked_and_its_password_never_shown(
+    live: Server, postgres_url: str, tmp_path: Path
+) -> None:
+    await add_coordinator(Cli(postgres_url), tmp_path)
+    result = await live.doctor(EXPERTBOT_DATABASE_URL=postgres_url)
+    assert result.exit_code == 0, result.output
+    assert "✓ Database: postgresql://" in result.output
+    assert "✓ Coordinators: 1, of whom 1 can be reached" in result.output
+
+    password = "S3cret-db-pass"
+    elsewhere = postgres_url.replace("postgres@", f"postgres:{password}@").rsplit("/", 1)[0]
+    result = await live.doctor(EXPERTBOT_DATABASE_URL=f"{elsewhere}/no_such_database")
+    assert result.exit_code == 1
+    assert "✗ Database: cannot reach postgresql://postgres:***@" in result.output
+    assert "no_such_database" in result.output
+    assert password not in result.output

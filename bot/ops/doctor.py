@@ -159,7 +159,8 @@ async def check_database(settings: Settings, secrets: list[str]) -> tuple[Findin
             ), None
     database = Database(url)
     try:
-        async with database.engine.connect() as connection:
+        async with database.read_scope() as session:  # no lock: the service may be writing
+            connection = await session.connection()
             current = await connection.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_heads()
             )
