@@ -485,6 +485,7 @@ for _page, _sets in {
     "rsvp_closed": [{}],
     "rsvp_cancelled": [{}],
     "rsvp_not_yours": [{}],
+    "button_stale": [{}],
     "rec_not_yours": [{}],
     "survey_not_yours": [{}],
     "web_rsvp": [

@@ -123,6 +123,11 @@ class EmulatedUser:
         data = pressed.button(button).get("callback_data")
         if data is None:
             raise LookupError(f"button {button!r} sends no callback data")
+        return await self.press_data(pressed, data)
+
+    async def press_data(self, pressed: ChatMessage, data: str) -> str:
+        """Send callback data of one's own choosing from a bot message, as a modified client
+        can; return the callback query id."""
         query_id = self.state.new_callback_query(self.user, pressed, data)
         owner = self.state.chats[pressed.chat_id]
         self.queue.push(

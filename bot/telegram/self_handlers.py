@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram import keyboard as inline
@@ -34,6 +37,25 @@ async def _linked(update: Update, d: Deps) -> Contact | None:
     if contact is None:
         await _reply(update, d.texts.render("not_linked", who.language))
     return contact
+
+
+async def stale_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a press no other handler knows (old or forged data), so the spinner stops."""
+    d, query = deps(context), update.callback_query
+    assert query is not None
+    contact = await _contact(d, query.from_user.id)
+    language = contact.language if contact else identity(update).language
+    await query.answer(d.texts.render("button_stale", language))
+
+
+async def answer_after_failure(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After a handler failed, still answer its button press, once and quietly."""
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is None:
+        return
+    # Already answered before it failed, or too old: then there is no spinner to stop.
+    with contextlib.suppress(TelegramError):
+        await query.answer()
 
 
 async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

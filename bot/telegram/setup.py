@@ -100,6 +100,7 @@ def add_handlers(app: Application) -> None:
     app.add_handler(
         CallbackQueryHandler(answering.step_pressed, pattern=r"^sv:\d+:\d+:(a|t|d|s|b)(:[\w-]+)?$")
     )
+    app.add_handler(CallbackQueryHandler(mine.stale_pressed))  # anything else: still answered
     app.add_handler(ChatMemberHandler(mine.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     # Typed text answers an open survey question first (group -1); otherwise the help below.
     app.add_handler(
@@ -117,6 +118,7 @@ def add_handlers(app: Application) -> None:
 
 async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handling an update failed", exc_info=context.error)
+    await mine.answer_after_failure(update, context)
 
 
 async def register_commands(bot: Bot, deps: Deps) -> None:
