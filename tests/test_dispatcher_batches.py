@@ -196,9 +196,12 @@ async def test_a_batch_is_prepared_with_one_query_for_its_contacts_and_chats(
             make_bot(telegram.token, telegram.base_url), RateLimiter(1000, chat_interval=0)
         )
         dispatcher = Dispatcher(database, {"telegram": sender}, Composer(RENDERER), clock, POLICY)
-        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+        engines = {database.engine.sync_engine, database.read_engine.sync_engine}
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", seen)
         assert await dispatcher.process_batch() == 10
-        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
         await sender.close()
         assert all(len(telegram.chat(7000 + n).messages) == 1 for n in range(10))
     assert await statuses(database) == ["sent"] * 10

@@ -17,13 +17,11 @@ from sqlalchemy.ext.asyncio import (
 from bot.config import async_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# An execution option on the engine that read sessions use: their transactions begin deferred.
-READ_ONLY = "expertbot_read_only"
 
 
-def _sqlite_connect(busy_timeout_ms: int) -> Any:
+def _sqlite_connect(busy_timeout_ms: int, read_only: bool) -> Any:
     def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy say when transactions begin (see _begin), not the driver.
+        # Let SQLAlchemy say when transactions begin (see _begin_*), not the driver.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -32,6 +30,9 @@ def _sqlite_connect(busy_timeout_ms: int) -> Any:
             # Readers see the last commit while a writer works, instead of waiting for it.
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            # A write slipped into a read session fails loudly instead of taking the lock.
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
         # SQLite's own lower() knows only ASCII; "Ērgļi" must match "ērgļi" as on PostgreSQL.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -43,44 +44,58 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _begin(connection: Any) -> None:
+def _begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads and then writes can fail at once with "database is
     # locked" when another connection writes meanwhile (waiting could deadlock, so SQLite
-    # does not). So a writing session takes the write lock at BEGIN and writers queue up on
-    # the busy timeout. A read session begins deferred: under WAL it takes no lock at all,
-    # and query_only makes a write slipped into it fail loudly instead of taking the lock.
-    read_only = bool(connection.get_execution_options().get(READ_ONLY))
-    info = connection.connection.info
-    if info.get(READ_ONLY) != read_only:
-        connection.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
-        info[READ_ONLY] = read_only
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # does not). Taking the write lock at BEGIN makes writers queue up on the busy timeout.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(connection: Any) -> None:
+    # Reading only: under WAL a deferred transaction takes no lock and waits for no writer.
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(
-    url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+    url: str,
+    *,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    read_only: bool = False,
+    **kwargs: Any,
 ) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL, foreign keys, a busy timeout, writing
-    transactions that take the write lock when they begin and read ones that take none."""
+    """Create an async engine; SQLite gets WAL, foreign keys, a busy timeout and transactions
+    that take the write lock when they begin (read_only: take none and refuse writes)."""
     engine = create_async_engine(async_database_url(url), **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout_ms))
-        event.listen(engine.sync_engine, "begin", _begin)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout_ms, read_only))
+        begin = _begin_deferred if read_only else _begin_immediate
+        event.listen(engine.sync_engine, "begin", begin)
     return engine
 
 
 class Database:
-    """The engine and two session factories; services get sessions from here."""
+    """The engines and session factories; services get sessions from here.
+
+    On SQLite, reading sessions have connections of their own (query_only, deferred BEGIN),
+    so a connection never switches between the two kinds.
+    """
 
     def __init__(
         self, url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **engine_kwargs: Any
     ) -> None:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, **engine_kwargs)
+        self.read_engine = self.engine
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            self.read_engine = make_engine(
+                url, busy_timeout_ms=busy_timeout_ms, read_only=True, **engine_kwargs
+            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def session_scope(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -103,3 +118,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
