@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.sandbox.telegram_state import ChatMessage
 from tests.test_onboarding import Network, ilze, network  # noqa: F401  (the fixture)
 
 GARBAGE = [
@@ -35,3 +36,22 @@ async def test_a_press_with_malformed_or_stale_data_is_answered(
     assert answer is not None
     if data in ("zzz", "rsvp:abc:yes", "lang:xx", "privacy:everything", "ä" * 30):
         assert answer.get("text") == "Šī poga vairs nedarbojas."
+
+
+def _labels(message: ChatMessage) -> list[str]:
+    return [b["text"] for row in (message.reply_markup or {})["inline_keyboard"] for b in row]
+
+
+async def test_language_ticks_the_current_choice_and_the_tick_follows_a_change(
+    network: Network,
+) -> None:
+    user = ilze(network.emulator)
+    await network.joined(user, "ilze.kalnina@jelgava.example")
+    await user.send("/language")
+    choice = await user.wait_for_message(lambda m: bool(m.reply_markup))
+    assert _labels(choice) == ["✓ Latviešu", "Eesti", "English"]
+    await user.press(choice, "Eesti")
+    await user.wait_for(lambda: "eesti keeles" in (choice.text or ""))
+    await user.send("/language")
+    again = await user.wait_for_message(lambda m: bool(m.reply_markup))
+    assert _labels(again) == ["Latviešu", "✓ Eesti", "English"]

@@ -17,6 +17,7 @@ from bot.services.onboarding import selfservice
 from bot.services.recommendations.reminders import status_buttons
 from bot.telegram.context import Deps, deps, identity, keyboard
 from bot.telegram.onboarding_handlers import consent_keyboard
+from bot.telegram.rsvp_handlers import CHOSEN
 
 
 async def _contact(d: Deps, chat_id: int) -> Contact | None:
@@ -72,13 +73,14 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Offer lv / et / en."""
+    """Offer lv / et / en, the current one ticked."""
     d = deps(context)
     contact = await _linked(update, d)
     if contact is None:
         return
     names = d.texts.labels["language_buttons"]
-    buttons = keyboard([(names[code], f"lang:{code}") for code in ("lv", "et", "en")])
+    shown = {code: (CHOSEN if code == contact.language else "") + names[code] for code in names}
+    buttons = keyboard([(shown[code], f"lang:{code}") for code in ("lv", "et", "en")])
     await _reply(update, d.texts.render("language_choose", contact.language), reply_markup=buttons)
 
 
