@@ -18,6 +18,8 @@ from bot.services.clock import ManualClock
 from bot.services.delivery.compose import Composer
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.signed_links import Links
+from bot.services.events.invitations import rsvp_closes
+from bot.services.events.reminders import queue_nudges
 from tests.test_outbox import POLICY, add_contact
 
 VALGA_START = datetime(2027, 2, 4, 8, 0, tzinfo=UTC)  # 10:00 in Tallinn
@@ -290,3 +292,48 @@ async def test_whoever_gets_a_freed_place_is_told(sqlite_database: Database) -> 
             )
     keys = await queued(sqlite_database)
     assert any(k.startswith(f"place:{event_id}:{ids['kadri']}:") for k in keys)
+
+
+@pytest.mark.parametrize(
+    ("invited_before_deadline", "nudged_before_deadline"),
+    [
+        (timedelta(days=10), timedelta(days=3)),  # the usual nudge
+        (timedelta(days=3, hours=12), timedelta(days=1, hours=12)),  # two days after inviting
+        (timedelta(days=2, hours=12), timedelta(days=1)),  # too late for that: a day before
+        (timedelta(days=1), timedelta(hours=12)),  # a day before: halfway there
+        (timedelta(hours=11), None),  # under half a day: the invitation is the nudge
+    ],
+)
+async def test_people_invited_late_get_one_nudge_at_the_latest_sensible_moment(
+    database: Database,
+    invited_before_deadline: timedelta,
+    nudged_before_deadline: timedelta | None,
+) -> None:
+    event_id = await make_event(database)
+    contact = await add_contact(database, "margus", "margus@x.example", None)
+    async with database.session_scope() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        closes = rsvp_closes(event)
+        session.add(
+            Invitation(
+                event_id=event_id,
+                contact_id=contact,
+                status="invited",
+                invited_at=closes - invited_before_deadline,
+            )
+        )
+
+    async def nudges(at: datetime) -> int:
+        async with database.session_scope() as session:
+            return await queue_nudges(session, now=at, policy=POLICY)
+
+    if nudged_before_deadline is None:
+        moments = [closes - invited_before_deadline + timedelta(minutes=m) for m in (0, 300, 659)]
+        assert [await nudges(at) for at in moments] == [0, 0, 0]
+        return
+    due = closes - nudged_before_deadline
+    assert await nudges(due - timedelta(minutes=1)) == 0
+    assert await nudges(due) == 1
+    assert await nudges(due + timedelta(hours=1)) == 0  # one nudge, never a second
+    assert await queued(database) == [f"nudge:{event_id}:{contact}:email"]

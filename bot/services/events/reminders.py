@@ -91,6 +91,20 @@ NUDGE = "event_nudge"
 # One nudge: three days before the reply deadline, but not sooner than two days after inviting.
 NUDGE_BEFORE = timedelta(days=3)
 NUDGE_NOT_BEFORE = timedelta(days=2)
+# Invited later than that: the nudge comes a day before the deadline, or halfway there when
+# the invitation left less time; with under half a day left, the invitation is the nudge.
+LAST_NUDGE_BEFORE = timedelta(days=1)
+NO_NUDGE_WITHIN = timedelta(hours=12)
+
+
+def nudge_at(invited_at: datetime, closes: datetime) -> datetime | None:
+    """When someone invited at `invited_at` who has not answered is nudged, if at all."""
+    usual = max(closes - NUDGE_BEFORE, invited_at + NUDGE_NOT_BEFORE)
+    if usual < closes - LAST_NUDGE_BEFORE:
+        return usual
+    if closes - invited_at < NO_NUDGE_WITHIN:
+        return None
+    return max(closes - LAST_NUDGE_BEFORE, invited_at + (closes - invited_at) / 2)
 
 
 async def queue_nudges(
@@ -111,7 +125,8 @@ async def queue_nudges(
             .where(Invitation.event_id == event.id, Invitation.status == "invited")
         )
         for invitation, contact in rows.all():
-            if now < max(closes - NUDGE_BEFORE, invitation.invited_at + NUDGE_NOT_BEFORE):
+            due = nudge_at(invitation.invited_at, closes)
+            if due is None or now < due:
                 continue
             results = await outbox.enqueue_everywhere(
                 session,
