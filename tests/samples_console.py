@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.web.console.problems import recognise
 from tests.samples import VALGA
 
 _LANGUAGES = [("lv", "Latviešu"), ("et", "Eesti"), ("en", "English")]
@@ -350,8 +351,13 @@ SAMPLES["console/event_form"] = [
         "editing": True,
         "errors": {
             "key": ["taken"],
-            "end": ["2027-02-04 09:30 is not after starts (2027-02-04 10:00)"],
-            "agenda": ["until: 10:00 is not after at (10:30)"],
+            "end": [recognise("2027-02-04 09:30 is not after starts (2027-02-04 10:00)")],
+            "agenda": [
+                recognise("10:00 is not after at (10:30)"),
+                recognise("is 2001 characters long; at most 2000 fit"),
+                recognise("'2027-02-31 10:00' is not a real date and time"),
+            ],
+            "reminders": [recognise("'2' is not a time before the start such as 7d, 2h or 30m")],
         },
     },
 ]
@@ -362,7 +368,11 @@ SAMPLES["console/events"] = [
         "problems": [
             "no_file",
             "too_big",
-            "valga-2027.yaml:15: ends: 2027-02-04 09:30 is not after starts (2027-02-04 10:00)",
+            recognise(
+                "2027-02-04 09:30 is not after starts (2027-02-04 10:00)",
+                "valga-2027.yaml:15",
+            ),
+            recognise("the file is empty", "valga-2027.yaml"),
         ],
         "events": [
             {
@@ -843,7 +853,11 @@ SAMPLES["console/survey_form"] = [
         "editing": True,
         "errors": {
             "key": ["taken"],
-            "q-1": ["options[1].text.en: missing; the title is in lv, et"],
+            "q-1": [
+                recognise("missing; the title is in lv, et"),
+                recognise("give at least two options"),
+            ],
+            "closes_after": [recognise("14d is not after remind_after (21d)")],
         },
     },
 ]
@@ -890,7 +904,10 @@ SAMPLES["console/rec_form"] = [
         "editing": True,
         "errors": {
             "key": ["taken"],
-            "owners": ["no contact with email liga.saulite@jelgva.example"],
+            "owners": [
+                recognise("no contact with email liga.saulite@jelgva.example"),
+                recognise("give at least one owner's email address"),
+            ],
         },
     },
 ]

@@ -24,6 +24,7 @@ from bot.services.events.files import MAX_FILE_BYTES as MAX_FILE
 from bot.services.events.files import EventFileError, format_offset, parse_event
 from bot.services.events.invitation_messages import load_event
 from bot.web.console.auth import Signed, signed_in
+from bot.web.console.problems import Said, in_file, recognise
 from bot.web.console.render import pages, see_other
 from bot.web.pages import deps_of
 
@@ -169,7 +170,7 @@ def _page(
     request: Request,
     signed: Signed,
     values: dict[str, Any],
-    errors: dict[str, list[str]],
+    errors: dict[str, list[Said | str]],
     *,
     editing: bool,
     status: int = 200,
@@ -201,9 +202,9 @@ async def _save(request: Request, signed: Signed) -> Response:
     try:
         spec = parse_event(source.encode("utf-8"), "form")
     except EventFileError as error:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Said | str]] = {}
         for problem in error.problems:
-            errors.setdefault(field_of(problem.path), []).append(problem.reason)
+            errors.setdefault(field_of(problem.path), []).append(recognise(problem.reason))
         return _page(request, signed, values, errors, editing=editing, status=422)
     deps = deps_of(request)
     async with deps.database.session_scope() as session:
@@ -229,7 +230,7 @@ async def _list(request: Request, signed: Signed) -> Response:
 
 
 async def _list_with(
-    request: Request, signed: Signed, problems: list[str], status: int = 200
+    request: Request, signed: Signed, problems: list[Said | str], status: int = 200
 ) -> Response:
     async with deps_of(request).database.session_scope() as session:
         found = await events.list_events(session)
@@ -284,7 +285,7 @@ async def _upload(request: Request, signed: Signed) -> Response:
     try:
         spec = parse_event(content, upload.filename)
     except EventFileError as error:
-        return await _list_with(request, signed, [str(p) for p in error.problems], 422)
+        return await _list_with(request, signed, [in_file(p) for p in error.problems], 422)
     deps = deps_of(request)
     async with deps.database.session_scope() as session:
         result = await events.load_event(session, spec, now=signed.now)

@@ -20,6 +20,7 @@ from bot.services.recommendations import registry as recs
 from bot.services.recommendations.files import RecFileError, parse_recs
 from bot.textformat import pick_language
 from bot.web.console.auth import Signed, signed_in
+from bot.web.console.problems import Said, recognise
 from bot.web.console.render import pages, see_other
 from bot.web.pages import deps_of
 
@@ -90,7 +91,7 @@ async def _page(
     request: Request,
     signed: Signed,
     values: dict[str, str],
-    errors: dict[str, list[str]],
+    errors: dict[str, list[Said | str]],
     *,
     editing: bool,
     status: int = 200,
@@ -134,13 +135,13 @@ async def _save(request: Request, signed: Signed) -> Response:
     if editing:
         values["key"] = request.path_params["key"]
     source = yaml.safe_dump(to_file(values), allow_unicode=True, sort_keys=False)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Said | str]] = {}
     async with deps_of(request).database.session_scope() as session:
         if not editing and await recs.find_recommendation(session, values["key"]) is not None:
             errors["key"] = ["taken"]
         else:
             for problem in await _load(session, source, signed, request):
-                errors.setdefault(field_of(problem.path), []).append(problem.reason)
+                errors.setdefault(field_of(problem.path), []).append(recognise(problem.reason))
         if errors:
             await session.rollback()
             return await _page(request, signed, values, errors, editing=editing, status=422)

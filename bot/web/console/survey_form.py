@@ -21,6 +21,7 @@ from bot.services.events.files import format_offset
 from bot.services.surveys import registry as surveys
 from bot.services.surveys.files import SurveyFileError, parse_survey
 from bot.web.console.auth import Signed, signed_in
+from bot.web.console.problems import Said, recognise
 from bot.web.console.render import pages, see_other
 from bot.web.pages import deps_of
 
@@ -138,7 +139,7 @@ def _page(
     request: Request,
     signed: Signed,
     values: dict[str, Any],
-    errors: dict[str, list[str]],
+    errors: dict[str, list[Said | str]],
     *,
     editing: bool,
     status: int = 200,
@@ -188,9 +189,9 @@ async def _save(request: Request, signed: Signed) -> Response:
             result = await surveys.load_survey(session, spec)
         except SurveyFileError as error:
             await session.rollback()
-            errors: dict[str, list[str]] = {}
+            errors: dict[str, list[Said | str]] = {}
             for problem in error.problems:
-                errors.setdefault(field_of(problem.path), []).append(problem.reason)
+                errors.setdefault(field_of(problem.path), []).append(recognise(problem.reason))
             return _page(request, signed, values, errors, editing=editing, status=422)
         await signed.log(
             session,
