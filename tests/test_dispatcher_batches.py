@@ -150,8 +150,15 @@ async def test_a_batch_whose_record_fails_is_recorded_when_it_can_and_never_sent
     clock = ManualClock(NOON)
     lock = sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), isolation_level=None)
     sender = LockAfterSending(email_sender(mail), lock)
+    # One worker: a second one's claim would meet the lock too (and say so by raising).
     dispatcher = Dispatcher(
-        database, {"email": sender}, Composer(RENDERER), clock, POLICY, record_backoff=0.02
+        database,
+        {"email": sender},
+        Composer(RENDERER),
+        clock,
+        POLICY,
+        parallel=1,
+        record_backoff=0.02,
     )
     contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
     for n in range(3):

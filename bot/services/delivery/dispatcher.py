@@ -56,9 +56,9 @@ class Dispatcher:
 
     Several batches are in flight at once so that the senders, which enforce the rate
     limits, always have work; duplicates after a crash are bounded by what was in flight.
-    A batch is prepared in a read-only transaction (one query for its contacts and chats);
-    only kinds whose builder writes are composed in a writing one. The write lock is held
-    for the claim and the record, each a few statements.
+    The claim also loads the batch's contacts and chats (one query); messages are composed
+    in a read-only transaction, only kinds whose builder writes in a writing one. The write
+    lock is held for the claim and the record, each a few statements.
     """
 
     def __init__(
@@ -69,8 +69,8 @@ class Dispatcher:
         clock: Clock,
         policy: outbox.DeliveryPolicy,
         *,
-        batch: int = 32,
-        parallel: int = 3,
+        batch: int = 64,
+        parallel: int = 2,
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
         poll_seconds: float = 1.0,
@@ -114,22 +114,28 @@ class Dispatcher:
         return await self.recover()
 
     async def claim(self, limit: int) -> list[OutboxMessage]:
+        return (await self._claim(limit))[0]
+
+    async def _claim(self, limit: int) -> tuple[list[OutboxMessage], dict[int, outbox.Recipient]]:
+        """Claim due rows and load their contacts and chats (one more query, same transaction)."""
         async with self.database.session_scope() as session:
-            return await outbox.claim_due(
+            rows = await outbox.claim_due(
                 session,
                 now=self.clock.now(),
                 limit=limit,
                 lease=self.lease,
                 channels=tuple(self.senders),
             )
+            found = await outbox.recipients(session, {r.contact_id for r in rows}) if rows else {}
+        return rows, found
 
     async def process_batch(self) -> int:
         """Claim, prepare, send and record one batch; return how many rows it held."""
-        rows = await self.claim(self.batch)
+        rows, found = await self._claim(self.batch)
         if not rows:
             return 0
         try:
-            prepared = await self._prepare_all(rows)
+            prepared = await self._prepare_all(rows, found)
         except Exception:  # nothing was sent: the batch waits for its lease, then goes again
             log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
             return len(rows)
@@ -181,11 +187,14 @@ class Dispatcher:
             log.exception("sender %s failed on message %s", message.channel, message.outbox_id)
             return SendResult("retry", reason=f"internal error: {type(error).__name__}")
 
-    async def _prepare_all(self, rows: list[OutboxMessage]) -> list[Prepared]:
+    async def _prepare_all(
+        self, rows: list[OutboxMessage], found: dict[int, outbox.Recipient]
+    ) -> list[Prepared]:
         prepared = [Prepared(row) for row in rows]
         writing = []
+        # A session begins its transaction at its first query: kinds that need none (a
+        # broadcast) are composed without one.
         async with self.database.read_scope() as session:
-            found = await outbox.recipients(session, {row.contact_id for row in rows})
             for item in prepared:
                 recipient = found.get(item.row.contact_id)
                 if recipient is None:

@@ -258,19 +258,10 @@ async def claim_due(
             next_attempt_at=now + lease,
             updated_at=now,
         )
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    ids = list(claimed)
-    if not ids:
-        return []
-    rows = await session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
+    return sorted(claimed, key=lambda row: row.id)
 
 
 async def recover_stale(session: AsyncSession, *, now: datetime) -> int:
