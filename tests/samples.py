@@ -641,7 +641,8 @@ SAMPLES["survey_invitation"] = [
 
 for _page, _sets in {
     "survey_question": [
-        {"position": 1, "total": 5, "text": "—", "kind": "rating", "required": True},
+        {"position": 1, "total": 5, "text": "—", "kind": "rating", "required": True, "scale": 5},
+        {"position": 1, "total": 5, "text": "—", "kind": "rating", "required": False, "scale": 10},
         {"position": 3, "total": 5, "text": "—", "kind": "multiple_choice", "required": False},
         {"position": 5, "total": 5, "text": "—", "kind": "text", "required": False},
         {"position": 2, "total": 3, "text": "—", "kind": "text", "required": True},

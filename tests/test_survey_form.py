@@ -154,3 +154,11 @@ async def test_a_browser_fills_the_form_from_the_email_link(
         "need_mediator": "yes",
         "next_time": "Rohkem aega aruteluks",
     }
+
+
+async def test_a_rating_scale_on_the_form_says_what_its_ends_mean(net: Mailed) -> None:
+    link = await net.form_link("kadri.tamm@valga.example")
+    async with httpx.AsyncClient() as client:
+        page = await client.get(link)
+    assert '<p id="h-useful" class="hint">1 — väga halb, 5 — väga hea</p>' in page.text
+    assert 'aria-describedby="h-useful" value="1"' in page.text

@@ -194,3 +194,9 @@ async def test_a_closed_survey_says_so_politely(net: Answering) -> None:
     pressed = await user.press(invitation, "Sākt aptauju")
     answer = await user.wait_for_answer(pressed)
     assert "slēgta" in str(answer.get("text"))
+
+
+async def test_a_rating_question_says_what_its_ends_mean(net: Answering) -> None:
+    user, _ = await started(net)
+    question = await user.wait_for_message()
+    assert "1 — ļoti slikti, 5 — ļoti labi" in (question.text or "")

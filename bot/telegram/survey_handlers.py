@@ -58,6 +58,7 @@ def _question(d: Deps, step: surveys.Step, response_id: int, language: str) -> d
         text=_text(step.question.text, language),
         kind=step.question.type,
         required=step.question.required,
+        scale=step.question.scale or 5,
     )
     return {"text": text, "reply_markup": _buttons(step, response_id, language)}
 
