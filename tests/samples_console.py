@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.web.console.problems import recognise
 from tests.samples import VALGA
 
@@ -575,6 +577,32 @@ SAMPLES["console/surveys"] = [
         ],
     },
     {**_SIGNED, "here": "/surveys", "surveys": []},
+]
+# The chat and the subject are rendered in the language previewed, which need not be the
+# console's: the samples keep to names and numbers, which read the same in every language.
+_PREVIEWED = {
+    "slug": "visit-feedback",
+    "title": {
+        "lv": "Atgriezeniskā saite par vizīti",
+        "et": "Tagasiside õppevisiidi kohta",
+        "en": "Feedback on the visit",
+    },
+}
+SAMPLES["console/survey_preview"] = [
+    {
+        **_SIGNED,
+        "here": "/surveys/visit-feedback/preview?language=et",
+        "survey": _PREVIEWED,
+        "shown": shown,
+        "telegram": Markup("<b>Valga 2027</b>\n\nSandra Jansone-Õunapuu"),
+        "start": "▶",
+        "questions": [
+            {"html": Markup("<i>1/2</i>\n★"), "buttons": [["1", "2", "3", "4", "5"]]},
+            {"html": Markup("<i>2/2</i>\n★★"), "buttons": [["👍"], ["👎"], ["↩", "⏭"]]},
+        ][:count],
+        "subject": "Valga 2027",
+    }
+    for shown, count in (("et", 2), ("lv", 1), ("en", 0))
 ]
 SAMPLES["console/survey"] = [
     {

@@ -19,6 +19,7 @@ from bot.web.console import (
     recommendations,
     reports,
     survey_form,
+    survey_preview,
     surveys,
 )
 
@@ -52,6 +53,9 @@ ROUTES: list[BaseRoute] = [
     Route("/surveys/new", survey_form.form_page, methods=["GET"]),
     Route("/surveys/new", survey_form.save, methods=["POST"]),
     Route("/surveys/{key}", surveys.results_page, methods=["GET"]),
+    Route("/surveys/{key}/preview", survey_preview.preview, methods=["GET"]),
+    Route("/surveys/{key}/preview/email", survey_preview.email, methods=["GET"]),
+    Route("/surveys/{key}/preview/form", survey_preview.form, methods=["GET"]),
     Route("/surveys/{key}/edit", survey_form.form_page, methods=["GET"]),
     Route("/surveys/{key}/edit", survey_form.save, methods=["POST"]),
     Route("/surveys/{key}/answers.xlsx", surveys.export, methods=["GET"]),
