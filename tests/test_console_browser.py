@@ -40,6 +40,8 @@ async def test_a_coordinator_runs_an_event_from_the_phone(scene: Scene, browser:
     mail: MailServer = scene.mail  # type: ignore[attr-defined]
     context = await browser.new_context(viewport={"width": 375, "height": 667}, locale="lv-LV")
     page = await context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked (htmx must not need it)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
 
     # Sign in from the emailed link.
     await page.goto(f"{base(scene)}/")
@@ -91,6 +93,7 @@ async def test_a_coordinator_runs_an_event_from_the_phone(scene: Scene, browser:
         row = page.locator("#answers tr", has_text=name).filter(has_text="piedalīsies")
         await row.wait_for(timeout=15_000)
     answers = await page.inner_text("#answers table")
+    assert refused == []
     assert re.search(r"Ilze Kalniņa.*piedalīsies\s+Telegram", answers)
     assert re.search(r"Kadri Tamm.*piedalīsies\s+e-pasts", answers)
 
