@@ -7,19 +7,26 @@ connections); the end-to-end test starts two real `expertbot run` processes.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import locks
-from bot.db.models import OutboxMessage
+from bot.db.models import Contact, Event, Invitation, OutboxMessage, Place, TelegramLink
 from bot.db.rate_budget import DatabaseBudget, shared_budget
 from bot.db.session import Database
+from bot.sandbox import RateLimits, TelegramEmulator
 from bot.scheduler import Housekeeper, Ticker
 from bot.services.clock import ManualClock
+from tests.test_onboarding import free_port
 from tests.test_outbox import POLICY
 from tests.test_reminders import VALGA_START, invite, make_event
 
@@ -127,3 +134,165 @@ async def test_two_instances_do_the_days_housekeeping_once(db_url: str) -> None:
     finally:
         for database in databases:
             await database.dispose()
+
+
+# --- two `expertbot run` processes on one PostgreSQL ---------------------------------------
+
+N = 1000
+RATE = 30  # EXPERTBOT_TELEGRAM_RATE: the most the settings allow, so the test stays short
+FIRST_CHAT = 20_000
+REMINDED = (30_001, 30_002, 30_003)  # chats of three people whose event reminder is due
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def queue_broadcast_and_a_due_reminder(database: Database) -> None:
+    """N people with a broadcast queued for each, and an event tomorrow with 3 coming."""
+    now = datetime.now(UTC)
+    people = [(FIRST_CHAT + n, f"Dalībnieks {n}") for n in range(N)]
+    people += [(chat, f"Nākošais {chat}") for chat in REMINDED]
+    async with database.session_scope() as session:
+        contacts = [
+            Contact(
+                name=name,
+                role="regional_expert",
+                language="lv",
+                telegram_state="active",
+                consent_on=now.date(),
+                consent_source="import",
+                telegram_links=[TelegramLink(chat_id=chat, user_id=chat)],
+            )
+            for chat, name in people
+        ]
+        session.add_all(contacts)
+        await session.flush()
+        session.add_all(
+            OutboxMessage(
+                dedupe_key=f"broadcast:e2e:{contact.id}",
+                contact_id=contact.id,
+                channel="telegram",
+                kind="broadcast",
+                params={"text": f"Ziņa Nr. {n}: sanāksme Valgā.", "subject": ""},
+            )
+            for n, contact in enumerate(contacts[:N])
+        )
+        event = Event(
+            slug="e2e-tomorrow",
+            kind="expert_meeting",
+            status="published",
+            title={"lv": "Ekspertu sanāksme", "et": "Ekspertide kohtumine", "en": "Meeting"},
+            timezone="Europe/Riga",
+            starts_at=now + timedelta(hours=23),
+            ends_at=now + timedelta(hours=27),
+            reminder_offsets=[86400],  # a day before: due as the instances start
+        )
+        event.places = [Place(position=0, name="Valga Vallavalitsus")]
+        session.add(event)
+        await session.flush()
+        session.add_all(
+            Invitation(event_id=event.id, contact_id=contact.id, status="accepted")
+            for contact in contacts[N:]
+        )
+
+
+def environment(
+    url: str, telegram: TelegramEmulator, port: int, public_port: int
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPERTBOT_")}
+    return {
+        **env,
+        "PYTHONPATH": str(ROOT),
+        "EXPERTBOT_DATABASE_URL": url,
+        "EXPERTBOT_TELEGRAM_TOKEN": telegram.token,
+        "EXPERTBOT_TELEGRAM_API_URL": telegram.base_url,
+        "EXPERTBOT_TELEGRAM_RATE": str(RATE),
+        # Webhook mode behind a load balancer: both give Telegram the same public address.
+        "EXPERTBOT_TELEGRAM_WEBHOOK": "true",
+        "EXPERTBOT_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+        "EXPERTBOT_SECRET_KEY": "two-instances-signing-key-0123456789abcdef",
+        "EXPERTBOT_QUIET_HOURS": "",
+        "EXPERTBOT_WEB_PORT": str(port),
+    }
+
+
+async def sent_everything(url: str) -> bool:
+    async def unsent(session: AsyncSession) -> int:
+        return int(
+            await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.channel == "telegram", OutboxMessage.status != "sent"
+                )
+            )
+            or 0
+        )
+
+    database = Database(url)
+    try:
+        async with database.session_scope() as session:
+            return await unsent(session) == 0 and await session.scalar(
+                select(func.count()).where(OutboxMessage.kind == "event_reminder")
+            ) == len(REMINDED)
+    finally:
+        await database.dispose()
+
+
+async def test_two_processes_on_one_postgresql_keep_one_rate_and_send_each_message_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    database = Database(postgres_url)
+    await queue_broadcast_and_a_due_reminder(database)
+    await database.dispose()
+    # Telegram's limit as a token bucket holding a burst of only 5: two instances each
+    # keeping the limit on its own would earn hundreds of 429s.
+    limits = RateLimits(per_second=RATE, burst=5)
+    async with TelegramEmulator(limits=limits, latency=0.03) as telegram:
+        for chat in [FIRST_CHAT + n for n in range(N)] + list(REMINDED):
+            telegram.user(chat, f"Lietotājs {chat}", language_code="lv")
+        ports = [free_port(), free_port()]
+        logs = [tmp_path / "first.log", tmp_path / "second.log"]
+        processes = []
+        for port, log in zip(ports, logs, strict=True):
+            with log.open("wb") as out:
+                processes.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "bot",
+                        "run",
+                        cwd=tmp_path,
+                        env=environment(postgres_url, telegram, port, ports[0]),
+                        stdout=out,
+                        stderr=asyncio.subprocess.STDOUT,
+                    )
+                )
+        try:
+            async with asyncio.timeout(120):
+                while not await sent_everything(postgres_url):
+                    for process, log in zip(processes, logs, strict=True):
+                        assert process.returncode is None, log.read_text()[-3000:]
+                    await asyncio.sleep(0.2)  # polling the database, not waiting for time
+        except TimeoutError:
+            sent = len(telegram.calls_to("sendMessage"))
+            tails = "\n---\n".join(log.read_text()[-3000:] for log in logs)
+            raise AssertionError(f"not done in 120 s; {sent} sendMessage calls\n{tails}") from None
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            codes = [await asyncio.wait_for(p.wait(), 30) for p in processes]
+        output = [log.read_text() for log in logs]
+        assert codes == [0, 0], output
+        assert all("dispatching on: telegram" in text for text in output), output
+        copies = [
+            sum(1 for m in telegram.chat(FIRST_CHAT + n).messages if m.from_bot) for n in range(N)
+        ]
+        reminders = [
+            sum(1 for m in telegram.chat(chat).messages if m.from_bot) for chat in REMINDED
+        ]
+        stamps = sorted(c.at for c in telegram.calls_to("sendMessage") if c.ok)
+    assert copies.count(0) == 0, "lost"
+    assert max(copies) == 1, "duplicates"
+    assert reminders == [1, 1, 1]
+    assert sum(text.count("queued 3 message(s)") for text in output) == 1, output
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    assert rate <= RATE * 1.02, f"{rate:.1f} messages a second over a limit of {RATE}"
+    assert telegram.stats.too_many_requests <= N // 100, telegram.stats.too_many_requests
