@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.db.models import AgendaItem, Contact, Event, Invitation, InvitationAnswer, Place
+from bot.db.models import (
+    AgendaItem,
+    Contact,
+    Event,
+    Invitation,
+    InvitationAnswer,
+    OutboxMessage,
+    Place,
+)
 from bot.db.session import Database
 from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
@@ -263,3 +273,54 @@ async def test_the_invitation_carries_a_calendar_file_on_both_channels(scene: Sc
         start = vevent.decoded("DTSTART")
         assert start.utcoffset() == timedelta(hours=2)  # Tallinn in February
         assert start.astimezone(UTC) == datetime(2027, 2, 4, 8, 0, tzinfo=UTC)
+
+
+async def _recorded(scene: Scene) -> None:
+    """Wait until the dispatcher has written down the Telegram message id it was given."""
+    while True:
+        async with scene.database.session_scope() as session:
+            busy = await session.scalar(
+                select(func.count()).where(OutboxMessage.status.in_(("queued", "sending")))
+            )
+        if not busy:
+            return
+        await asyncio.sleep(0.02)  # bounded by the caller's wait_for
+
+
+def _buttons(message: Any) -> list[str]:
+    return [b["text"] for row in (message.reply_markup or {})["inline_keyboard"] for b in row]
+
+
+async def test_an_answer_given_by_email_moves_the_tick_on_the_telegram_invitation(
+    scene: Scene,
+) -> None:
+    user = ilze(scene.emulator)
+    await scene.joined(user, "ilze.kalnina@jelgava.example")
+    event = await scene.event()
+    await scene.invite(event, "ilze.kalnina@jelgava.example")
+    scene.service_wake()
+    invitation = await user.wait_for_message(lambda m: bool(m.reply_markup))
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (message,) = await mail.wait_for(1)
+    body = message.message.get_body(("plain",))
+    assert body is not None
+    accept, decline, _ = LINK.findall(body.get_content())[:3]
+    await asyncio.wait_for(_recorded(scene), 10)
+    async with httpx.AsyncClient() as client:
+        for link, shown in (
+            (accept, ["✓ Piedalīšos", "Nevarēšu piedalīties", "Vēl nezinu"]),
+            (decline, ["Piedalīšos", "✓ Nevarēšu piedalīties", "Vēl nezinu"]),
+        ):
+            page = await client.get(link)
+            confirm = re.search(r'name="confirm" value="(\w+)"', page.text)
+            assert confirm is not None
+            done = await client.post(link, data={"confirm": confirm.group(1)})
+            assert done.status_code == 200
+            scene.service_wake()
+            await user.wait_for(lambda shown=shown: _buttons(invitation) == shown)
+    # The chat got no new message: the invitation itself shows the answer.
+    assert [m for m in user.bot_messages if m.reply_markup] == [invitation]
+    assert await scene.status("ilze.kalnina@jelgava.example") == "declined"
+    # Pressing in Telegram afterwards still works on the edited buttons.
+    await user.press(invitation, "Vēl nezinu")
+    await user.wait_for(lambda: "✓ Vēl nezinu" in str(invitation.reply_markup))

@@ -56,6 +56,8 @@ class TelegramSender:
 
     async def send(self, message: Outgoing) -> SendResult:
         chat = int(message.address)
+        if message.edit_message_id is not None:
+            return await self._edit_buttons(chat, message, int(message.edit_message_id))
         try:
             await self.limiter.acquire(chat)
             sent = await self.bot.send_message(
@@ -71,6 +73,22 @@ class TelegramSender:
         except TelegramError as error:
             return self._classify(error)
         return SendResult("sent", provider_id=str(sent.message_id))
+
+    async def _edit_buttons(self, chat: int, message: Outgoing, message_id: int) -> SendResult:
+        """Show new buttons under an earlier message; already showing them is as good."""
+        try:
+            await self.limiter.acquire(chat)
+            await self.bot.edit_message_reply_markup(
+                chat, message_id, reply_markup=keyboard(message.buttons)
+            )
+        except BadRequest as error:
+            text = str(error.message).lower()
+            if "not modified" not in text and "message to edit not found" not in text:
+                return self._classify(error)
+            # The same buttons already show, or the person deleted the message: nothing to do.
+        except TelegramError as error:
+            return self._classify(error)
+        return SendResult("sent", provider_id=str(message_id))
 
     def _classify(self, error: TelegramError) -> SendResult:
         text = str(error.message)

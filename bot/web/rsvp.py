@@ -20,6 +20,7 @@ from bot.services.events.invitation_messages import (
     RSVP_PURPOSE,
     event_values,
     load_event,
+    queue_button_ticks,
     read_rsvp,
     rsvp_links,
 )
@@ -106,6 +107,9 @@ async def record(request: Request) -> Response:
             policy=deps.policy,
         )
         event = await load_event(session, outcome.event.id) if outcome.event else None
+        invitation = await session.get(Invitation, invitation_id)
+        if outcome.verdict == "recorded" and invitation is not None and deps.policy is not None:
+            await queue_button_ticks(session, invitation, now=deps.clock.now(), policy=deps.policy)
     language = outcome.contact.language if outcome.contact else language_of(request)
     if outcome.verdict in ("closed", "cancelled", "missing", "not_yours") or event is None:
         reason = outcome.verdict if outcome.verdict in ("closed", "cancelled") else "invalid"

@@ -26,6 +26,8 @@ class Composition:
     attachments: tuple[Attachment, ...] = ()
     # Values that must reach the person but never the database (a live one-time link).
     secrets: tuple[str, ...] = ()
+    # Telegram: replace the buttons of this earlier message instead of sending a new one.
+    edit_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Composer:
             unsubscribe_url=unsubscribe,
             unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe" if sender else None,
             secrets=composition.secrets,
+            edit_message_id=composition.edit_message_id,
         )
 
     @functools.cached_property

@@ -44,6 +44,8 @@ class Outgoing:
     unsubscribe_url: str | None = None
     unsubscribe_mailto: str | None = None
     secrets: tuple[str, ...] = ()
+    # Telegram: the id of an earlier message whose buttons this replaces (nothing new is sent).
+    edit_message_id: str | None = None
 
     @property
     def body(self) -> str:

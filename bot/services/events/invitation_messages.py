@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.db.models import Contact, Event, Invitation, OutboxMessage
 from bot.rendering import label
+from bot.services.delivery import outbox
 from bot.services.delivery.compose import ComposeEnv, Composition, builder
 from bot.services.delivery.port import Attachment, Button
 from bot.services.delivery.signed_links import Links
@@ -44,14 +45,64 @@ def event_values(event: Event) -> dict[str, Any]:
     }
 
 
-def rsvp_buttons(invitation_id: int, language: str) -> tuple[tuple[Button, ...], ...]:
-    """Will attend / Can't attend / Not sure yet, each carrying the invitation id."""
+CHOSEN = "✓ "  # before the answer given, as the Telegram handler marks a pressed button
+# The button each answer ticks: waiting for a place is a yes.
+TICKED = {"accepted": "yes", "waitlisted": "yes", "declined": "no", "not_sure": "maybe"}
+ANSWER_BUTTONS = (("accepted", "yes"), ("declined", "no"), ("not_sure", "maybe"))
+
+
+def rsvp_buttons(
+    invitation_id: int, language: str, answer: str | None = None
+) -> tuple[tuple[Button, ...], ...]:
+    """Will attend / Can't attend / Not sure yet, each carrying the invitation id; the button
+    of the answer given (an invitation status) ticked."""
+    ticked = TICKED.get(answer or "")
     return (
         tuple(
-            Button(label("answers", status, language), data=f"rsvp:{invitation_id}:{code}")
-            for status, code in (("accepted", "yes"), ("declined", "no"), ("not_sure", "maybe"))
+            Button(
+                (CHOSEN if code == ticked else "") + label("answers", status, language),
+                data=f"rsvp:{invitation_id}:{code}",
+            )
+            for status, code in ANSWER_BUTTONS
         ),
     )
+
+
+async def queue_button_ticks(
+    session: AsyncSession, invitation: Invitation, *, now: datetime, policy: outbox.DeliveryPolicy
+) -> int:
+    """After an answer given elsewhere (a web page), move the tick under the Telegram
+    invitation too: an edit of its buttons, through the outbox like every message."""
+    sent = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.contact_id == invitation.contact_id,
+            OutboxMessage.event_id == invitation.event_id,
+            OutboxMessage.kind == invitations.KIND,
+            OutboxMessage.channel == "telegram",
+            OutboxMessage.status == "sent",
+            OutboxMessage.provider_id.is_not(None),
+        )
+    )
+    queued = 0
+    for row in sent:
+        if row.params.get("edit"):
+            continue  # an earlier edit, not an invitation
+        contact = await session.get(Contact, invitation.contact_id)
+        assert contact is not None
+        result = await outbox.enqueue(
+            session,
+            contact=contact,
+            channel="telegram",
+            kind=invitations.KIND,
+            dedupe_key=f"rsvp-tick:{row.id}:{now.isoformat()}:{invitation.status}",
+            now=now,
+            policy=policy,
+            event_id=invitation.event_id,
+            urgent=True,  # a silent edit: no reason to wait for the morning
+            params={"edit": row.provider_id},
+        )
+        queued += result.status == "queued"
+    return queued
 
 
 def rsvp_links(links: Links, invitation: Invitation, event: Event) -> dict[str, str]:
@@ -120,7 +171,11 @@ async def invitation_message(
         if links
         else {"accept": "", "decline": "", "maybe": ""},
     }
-    buttons = rsvp_buttons(invitation.id, contact.language) if row.channel == "telegram" else ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if row.channel == "telegram":  # the answer given so far ticked, as a press would show it
+        buttons = rsvp_buttons(invitation.id, contact.language, invitation.status)
+    if buttons and row.params.get("edit"):
+        return Composition(values, buttons=buttons, edit_message_id=str(row.params["edit"]))
     return Composition(
         values, buttons=buttons, attachments=(invitation_calendar(event, contact, env),)
     )
