@@ -30,8 +30,12 @@
 - database_marks (the playground's saved chats): their chat and emails to or about them are
   dropped; other messages that mention them are dropped too.
 
-Files outside the database (event, survey and recommendation files, exports already
-written, backups) are the coordinator's to edit; they are not touched here.
+Not reached here: files outside the database (event, survey and recommendation files,
+exports already written, backups), which are the coordinator's to edit; a first name alone
+in someone else's free text (only the full name is searched, so namesakes keep theirs); an
+unfinished anonymous response's resume key (a keyed hash: only the signing key ties it to
+a recipient row, and it is cleared when the response is finished); and a running
+playground's phones and mailboxes in memory, which it must drop with `forget_in_snapshot`.
 """
 
 from __future__ import annotations
