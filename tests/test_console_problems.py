@@ -16,7 +16,7 @@ from bot.services.surveys.files import SurveyFileError, parse_survey
 from bot.web.console import event_form, survey_form
 from bot.web.console.problems import PATTERNS, recognise
 from tests.conftest import DATA
-from tests.test_console import base, csrf_of, signed_in
+from tests.test_console import base, csrf_of, person_form, signed_in
 from tests.test_console import event_form as filled_event_form
 from tests.test_console import survey_form as filled_survey_form
 from tests.test_rsvp import Scene, scene  # noqa: F401  (the fixture)
@@ -110,3 +110,40 @@ def _form_data(fields: dict[str, str]) -> object:
     from starlette.datastructures import FormData
 
     return FormData(list(fields.items()))
+
+
+async def test_a_person_and_a_contacts_file_are_checked_in_the_coordinators_language(
+    scene: Scene,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        await signed_in(scene, client)
+        token = csrf_of(await client.get(f"{base(scene)}/contacts/new"))
+        wrong = await client.post(
+            f"{base(scene)}/contacts/new",
+            data=person_form(
+                token, email="olga@", phone="12", stakeholder_group="roma_representative"
+            ),
+        )
+        assert wrong.status_code == 422
+        assert "„olga@” nav derīga e-pasta adrese." in wrong.text
+        assert "„12” nav tālruņa numurs." in wrong.text or "nepareizs ciparu skaits" in wrong.text
+        assert "Šī grupa norāda etnisko izcelsmi: vajadzīgs piekrišanas datums" in wrong.text
+        assert "is not a" not in wrong.text and "consent date" not in wrong.text
+
+        header = "name,email,role,organization,municipality,country,language\n"
+        lines = (
+            "Olga Petrova,olga.petrova@daugavpils.example,mediator,,Daugavpils,LV,lv\n"
+            ",peteris.ozols@rezekne.example,regional_expert,,Rēzekne,LV,lv\n"
+            "Olga Petrova,olga.petrova@daugavpils.example,mediator,,Daugavpils,LV,lv\n"
+        )
+        await client.post(
+            f"{base(scene)}/language", data={"csrf": token, "language": "et", "back": "/"}
+        )
+        checked = await client.post(
+            f"{base(scene)}/contacts/import/preview",
+            data={"csrf": token},
+            files={"file": ("kontaktid.csv", (header + lines).encode(), "text/csv")},
+        )
+        assert checked.status_code == 200
+        assert "Märkige nimi." in checked.text and "Sama väärtus on juba real 2." in checked.text
+        assert "a name is required" not in checked.text

@@ -25,6 +25,7 @@ from bot.services.contacts.rows import COLUMNS, parse_rows
 from bot.services.onboarding import join_links
 from bot.services.reporting.tables import write_xlsx
 from bot.web.console.auth import Signed, signed_in
+from bot.web.console.problems import Said, recognise
 from bot.web.console.render import pages, see_other
 from bot.web.console.reports import XLSX
 from bot.web.pages import deps_of
@@ -139,7 +140,7 @@ def _form_page(
     request: Request,
     signed: Signed,
     values: dict[str, str],
-    errors: dict[str, list[str]],
+    errors: dict[str, list[Said]],
     *,
     editing: int | None,
     status: int = 200,
@@ -179,9 +180,9 @@ async def _save(request: Request, signed: Signed) -> Response:
     values = _form_values(await request.form())
     parsed = parse_rows(iter([(1, values)]))
     if parsed.errors or not parsed.rows:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Said]] = {}
         for problem in parsed.errors:
-            errors.setdefault(problem.column, []).append(problem.reason)
+            errors.setdefault(problem.column, []).append(recognise(problem.reason))
         return _form_page(request, signed, values, errors, editing=key, status=422)
     async with deps_of(request).database.session_scope() as session:
         contact = await registry.find(session, str(key)) if key is not None else None
@@ -191,7 +192,7 @@ async def _save(request: Request, signed: Signed) -> Response:
         saved = await registry.save_one(session, parsed.rows[0], contact)
         if not isinstance(saved, Contact):
             await session.rollback()
-            errors = {saved.column: [saved.reason]}
+            errors = {saved.column: [recognise(saved.reason)]}
             return _form_page(request, signed, values, errors, editing=key, status=422)
         after = registry.as_row(saved)
         await signed.log(

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from bot.services.contacts import registry
 from bot.services.contacts.rows import ContactFileError, ParsedFile, parse_rows, read_table
 from bot.web.console.auth import Signed, signed_in
+from bot.web.console.problems import recognise
 from bot.web.console.render import pages, see_other
 from bot.web.pages import deps_of
 
@@ -100,7 +101,10 @@ async def _show(request: Request, signed: Signed, name: str, filename: str) -> R
         signed.language,
         filename=filename,
         upload=name,
-        problems=problems[:SHOWN],
+        problems=[
+            {"line": p.line, "column": p.column, "reason": recognise(p.reason)}
+            for p in problems[:SHOWN]
+        ],
         more=max(0, len(problems) - SHOWN),
         bad_lines=len({p.line for p in problems}),
         new=len(plan.new),

@@ -1,9 +1,10 @@
-"""Problems in an event, survey or recommendation form or file, in the coordinator's language.
+"""Problems in a form or file of the console, in the coordinator's language.
 
-The checks word each problem in English (the CLI prints them so, next to a YAML file whose field
-names are English). The console recognises the problems a coordinator can meet and hands the
-templates a key with the values in it; messages/<lang>/console/_problems.html says it in the
-console's language. A problem it does not recognise is shown as the checks wrote it.
+The checks of events, surveys, recommendations and contacts word each problem in English (the
+CLI prints them so, next to a file whose field names are English). The console recognises the
+problems a coordinator can meet and hands the templates a key with the values in it;
+messages/<lang>/console/_problems.html says it in the console's language. A problem it does not
+recognise is shown as the checks wrote it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,19 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ("one_owner", r"give at least one owner's email address"),
         ("no_contact", r"no contact with email (?P<value>.+)"),
         ("no_event", r"no event (?P<value>.+)"),
+        # a person, in the contact form or a line of a contacts file
+        ("name_required", r"a name is required"),
+        ("not_a_username", rf"{_VALUE} is not a Telegram username.*"),
+        ("not_a_phone", rf"{_VALUE} is not a phone number"),
+        ("phone_digits", rf"{_VALUE} has the wrong number of digits for its country"),
+        ("required_one_of", r"required; one of .+"),
+        ("consent_needed", r"\w+ is ethnic-origin data: a consent date is required.*"),
+        ("same_as_line", r"same \w+ as line (?P<other>\d+)"),
+        ("no_email", r"no email: reachable only after linking Telegram"),
+        ("taken_by_another", r"already belongs to someone else"),
+        ("belongs_to_another", r"(?P<value>\S+) already belongs to someone else"),
+        ("belongs_to", r"(?P<value>\S+) already belongs to (?P<owner>.+)"),
+        ("in_registry", r"already in the registry"),
     )
 ]
 NUMBERS = ("length", "limit", "low", "high")
