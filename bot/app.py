@@ -31,6 +31,7 @@ from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.outbox import DeliveryPolicy
 from bot.services.delivery.port import Sender
 from bot.services.delivery.signed_links import Links
+from bot.services.delivery.stats import STATS
 
 # Each module below registers its send-time builder with the composer when imported.
 from bot.services.events import answer_digest, invitation_messages, reminders  # noqa: F401
@@ -45,8 +46,11 @@ from bot.telegram.setup import (
     register_commands,
     reply_bot,
 )
+from bot.telegram.startup import Sleep, keep_trying
 from bot.telegram.texts import Texts
-from bot.web.app import WEBHOOK_PATH, build_web, webhook_secret
+from bot.web.app import WEBHOOK_PATH, NotReady, UpdateSink, build_web, webhook_secret
+from bot.web.health import Health, TelegramStatus
+from bot.web.metrics import Metrics
 from bot.web.pages import WebDeps
 
 log = logging.getLogger("expertbot")
@@ -102,15 +106,24 @@ class Service:
     web_state: dict[str, Any] = field(default_factory=dict)  # what those pages read from app.state
     bot_username: str | None = None  # known once the bot has asked Telegram who it is
     database: Database | None = None
+    telegram: TelegramStatus = field(default_factory=TelegramStatus)  # its start-up, for /healthz
+    telegram_pause: Sleep = asyncio.sleep  # between start-up attempts (tests pass their own)
+    health: Health | None = None
+    web_deps: WebDeps | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Serve until `stop`; raise SettingsError, before starting anything, if unsafe."""
+        """Serve until `stop`; raise SettingsError, before starting anything, if unsafe.
+
+        Telegram's start-up (getMe, commands, webhook) is tried again in the background
+        until it works: the web pages, the scheduler and email do not wait for it.
+        """
         require_signing_key(self.settings)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
+        STATS.reset()  # /metrics and /healthz count from this start
         database = self.database = Database(self.settings.database_url)
         channels = senders(self.settings, database)
         dispatcher = Dispatcher(
@@ -121,16 +134,22 @@ class Service:
             policy(self.settings),
         )
         self.dispatcher = dispatcher
+        telegram = channels.get("telegram")
+        self.health = Health(
+            database,
+            tuple(channels),
+            self.telegram if isinstance(telegram, TelegramSender) else None,
+        )
         log.info("dispatching on: %s", ", ".join(channels) or "no channel")
         async with AsyncExitStack() as stack:
             stack.push_async_callback(database.dispose)
             for sender in channels.values():
                 stack.push_async_callback(_quietly, sender.close)
-            telegram = channels.get("telegram")
+            sink, first_try = None, None
             if isinstance(telegram, TelegramSender):
-                sink = await stack.enter_async_context(self._bot(telegram, database))
-            else:
-                sink = None
+                sink, first_try = await stack.enter_async_context(
+                    self._bot(telegram, database, stop)
+                )
             await stack.enter_async_context(self._web(sink, database))
             self.ticker = Ticker(
                 database,
@@ -146,16 +165,20 @@ class Service:
                 database=database,
             )
             scheduler = start_scheduler(self.ticker, housekeeper=self.housekeeper)
+            self.health.scheduler_running = lambda: bool(scheduler.running)
             stack.callback(scheduler.shutdown, wait=False)
+            if first_try is not None:  # up, or retrying and said so: either way, ready
+                await _either(first_try, stop)
             self.ready.set()
             await dispatcher.run(stop)
         log.info("stopped; every message is sent or still queued")
 
     @asynccontextmanager
     async def _bot(
-        self, sender: TelegramSender, database: Database
-    ) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[None]] | None]:
-        """Run the PTB Application: long polling, or a webhook fed by the web server."""
+        self, sender: TelegramSender, database: Database, stop: asyncio.Event
+    ) -> AsyncIterator[tuple[UpdateSink | None, asyncio.Event]]:
+        """Run the PTB Application (long polling, or a webhook fed by the web server), once
+        Telegram answers; yield the webhook's sink and an event set after the first try."""
         token = self.settings.telegram_token
         assert token is not None
         deps = Deps(
@@ -172,39 +195,70 @@ class Service:
         )
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
         application = build_application(bot, deps)
-        await application.initialize()
-        self.bot_username = self.settings.telegram_bot_username or application.bot.username
-        await register_commands(bot, deps)
-        await application.start()
-        sink = None
-        if self.settings.telegram_webhook:
-            secret = self._webhook_secret()
-            await bot.set_webhook(
-                f"{self.settings.public_url}{WEBHOOK_PATH}",
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+        webhook = self._webhook_secret() if self.settings.telegram_webhook else None
+        first_try = asyncio.Event()
 
-            async def sink(data: dict[str, Any]) -> None:
-                update = Update.de_json(data, application.bot)
-                if update is not None:
-                    await application.update_queue.put(update)
+        async def start() -> None:
+            try:
+                await application.initialize()  # getMe; a no-op once it has worked
+                self._named(self.settings.telegram_bot_username or application.bot.username)
+                await register_commands(bot, deps)
+                if webhook is not None:
+                    await bot.set_webhook(
+                        f"{self.settings.public_url}{WEBHOOK_PATH}",
+                        secret_token=webhook,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                else:
+                    await bot.delete_webhook()
+                if not application.running:
+                    await application.start()
+                if webhook is not None:
+                    log.info("receiving Telegram updates by webhook")
+                else:
+                    assert application.updater is not None
+                    await application.updater.start_polling(
+                        allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10
+                    )
+                    log.info("receiving Telegram updates by long polling")
+            finally:
+                first_try.set()
 
-            log.info("receiving Telegram updates by webhook")
-        else:
-            assert application.updater is not None
-            await bot.delete_webhook()
-            await application.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10
+        async def sink(data: dict[str, Any]) -> None:
+            if not application.running:
+                raise NotReady("Telegram's start-up has not finished")
+            update = Update.de_json(data, application.bot)
+            if update is not None:
+                await application.update_queue.put(update)
+
+        secret = token.get_secret_value()
+        trying = asyncio.create_task(
+            keep_trying(
+                start,
+                self.telegram,
+                stop,
+                mask=lambda text: text.replace(secret, "********"),
+                sleep=self.telegram_pause,
             )
-            log.info("receiving Telegram updates by long polling")
+        )
         try:
-            yield sink
+            yield (sink if webhook is not None else None), first_try
         finally:
+            trying.cancel()
+            with suppress(asyncio.CancelledError):
+                await trying
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
-            await application.stop()
+            if application.running:
+                await application.stop()
             await application.shutdown()
+            await bot.shutdown()  # its connections, when getMe never worked
+
+    def _named(self, username: str | None) -> None:
+        """Telegram told the bot its name: join links can be made from now on."""
+        self.bot_username = username
+        if self.web_deps is not None and username:
+            self.web_deps.bot_username = username
 
     def _webhook_secret(self) -> str:
         if self.settings.secret_key is None:
@@ -214,9 +268,7 @@ class Service:
         return webhook_secret(self.settings.secret_key.get_secret_value())
 
     @asynccontextmanager
-    async def _web(
-        self, sink: Callable[[dict[str, Any]], Awaitable[None]] | None, database: Database
-    ) -> AsyncIterator[None]:
+    async def _web(self, sink: UpdateSink | None, database: Database) -> AsyncIterator[None]:
         token = self._webhook_secret() if sink is not None else None
         signer = links(self.settings)
         pages = (
@@ -229,12 +281,25 @@ class Service:
                 public_url=self.settings.public_url,
                 bot_username=self.bot_username or self.settings.telegram_bot_username,
                 invite_days=self.settings.invite_days,
+                trusted_proxies=self.settings.trusted_proxies,
             )
             if signer
             else None
         )
+        self.web_deps = pages
         web = build_web(
-            webhook=sink, webhook_token=token, pages=pages, extra=self.routes, state=self.web_state
+            webhook=sink,
+            webhook_token=token,
+            pages=pages,
+            extra=self.routes,
+            state=self.web_state,
+            health=self.health,
+            metrics=Metrics(
+                database,
+                self.clock,
+                key.get_secret_value() if (key := self.settings.metrics_token) else None,
+                self.settings.trusted_proxies,
+            ),
         )
         server = LoopbackServer(web, host=self.settings.web_host, port=self.settings.web_port)
         await server.start()
@@ -243,6 +308,16 @@ class Service:
             yield
         finally:
             await server.stop()
+
+
+async def _either(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 async def _quietly(close: Callable[[], Awaitable[None]]) -> None:

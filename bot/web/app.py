@@ -17,11 +17,18 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.web import console, rsvp, survey_form, tasks_page, unsubscribe
+from bot.web.health import Health
+from bot.web.metrics import Metrics
 from bot.web.pages import Pages, WebDeps
 
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class NotReady(Exception):
+    """The sink cannot take updates yet: Telegram is told to send them again later."""
+
 
 # Every page: scripts, styles and forms of this site only (the pages' own <style> blocks
 # are inline); framed only by this site (the playground shows the pages in its frames).
@@ -30,6 +37,7 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
+NO_STORE = {"Cache-Control": "no-store"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "SAMEORIGIN",
@@ -72,11 +80,16 @@ def build_web(
     pages: WebDeps | None = None,
     extra: Sequence[BaseRoute] = (),
     state: Mapping[str, Any] | None = None,
+    health: Health | None = None,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The Starlette app `run` serves on EXPERTBOT_WEB_HOST:EXPERTBOT_WEB_PORT."""
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    async def healthz(request: Request) -> Response:
+        if health is None:
+            return JSONResponse({"status": "ok"}, headers=NO_STORE)
+        status, body = await health.report()
+        return JSONResponse(body, status_code=status, headers=NO_STORE)
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -86,14 +99,19 @@ def build_web(
             update = await request.json()
         except ValueError:
             return PlainTextResponse("Bad Request", status_code=400)
-        await webhook(update)
+        try:
+            await webhook(update)
+        except NotReady:  # Telegram delivers it again later
+            return PlainTextResponse("Starting", status_code=503, headers={"Retry-After": "5"})
         return PlainTextResponse("OK")
 
     routes: list[BaseRoute] = [
-        Route("/health", health),
-        Route("/healthz", health),
+        Route("/health", healthz),
+        Route("/healthz", healthz),
         Route(WEBHOOK_PATH, telegram, methods=["POST"]),
     ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics.endpoint))
     if pages is not None:
         routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES + unsubscribe.ROUTES
         routes.append(Mount("/console", routes=console.ROUTES))

@@ -32,6 +32,7 @@ class WebDeps:
     public_url: str = ""  # base of links this service sends (EXPERTBOT_PUBLIC_URL)
     bot_username: str | None = None  # for Telegram join links; None without Telegram
     invite_days: int = 30
+    trusted_proxies: str = "127.0.0.1,::1"  # EXPERTBOT_TRUSTED_PROXIES (console rate limits)
 
 
 class Pages:

@@ -6,6 +6,7 @@ into counters and gauges when it is scraped. One instance per process (`STATS`).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,9 +25,12 @@ class DeliveryStats:
     tick_seconds: dict[str, float] = field(default_factory=dict)
     tick_total: Counter[str] = field(default_factory=Counter)
     last_sent_at: dict[str, datetime] = field(default_factory=dict)
+    last_outcome: dict[str, str] = field(default_factory=dict)  # for /healthz
+    tick_ended: dict[str, float] = field(default_factory=dict)  # time.monotonic(), by job
 
     def record(self, channel: str, outcome: str, *, at: datetime | None = None) -> None:
         self.outcomes[(channel, outcome)] += 1
+        self.last_outcome[channel] = outcome
         if outcome == "rate_limited":
             self.rate_limited += 1
         if outcome == "sent" and at is not None:
@@ -35,6 +39,7 @@ class DeliveryStats:
     def tick(self, job: str, seconds: float) -> None:
         self.tick_seconds[job] = seconds
         self.tick_total[job] += 1
+        self.tick_ended[job] = time.monotonic()
 
     def reset(self) -> None:
         self.outcomes.clear()
@@ -42,6 +47,8 @@ class DeliveryStats:
         self.tick_seconds.clear()
         self.tick_total.clear()
         self.last_sent_at.clear()
+        self.last_outcome.clear()
+        self.tick_ended.clear()
 
 
 STATS = DeliveryStats()
