@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 
 class Redact(logging.Filter):
@@ -32,10 +34,34 @@ class Redact(logging.Filter):
         return True
 
 
-def configure(secrets: Iterable[str], level: int = logging.INFO) -> None:
-    """Log to stderr with secrets redacted; keep httpx's per-request lines out."""
+class JsonLines(logging.Formatter):
+    """One JSON object a line (EXPERTBOT_LOG_FORMAT=json): time, level, logger, message, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(secrets: Iterable[str], level: int = logging.INFO, fmt: str = "text") -> None:
+    """Log to stderr with secrets redacted, as text or JSON lines; keep httpx's per-request
+    lines out."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(Redact(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

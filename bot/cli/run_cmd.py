@@ -53,7 +53,7 @@ def describe_mode(settings: Settings) -> str:
 def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool) -> None:
     """Migrate the database and start the service; without credentials, the playground."""
     settings = state.settings
-    logsetup.configure(app.secrets(settings))
+    logsetup.configure(app.secrets(settings), fmt=settings.log_format)
     if demo and not settings.sandbox:
         fail(
             "--demo is for the sandbox only: the demo's invented people must never get real "
