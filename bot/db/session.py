@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -96,6 +98,13 @@ class Database:
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps
+        # (up to 100 ms each). Writers of this process queue here instead, first come first
+        # served, and meet SQLite's busy timeout only against other processes.
+        self.busy_timeout = busy_timeout_ms / 1000
+        self._queue_writers = self.read_engine is not self.engine
+        self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+        self._writer_locks = weakref.WeakKeyDictionary()
 
     @asynccontextmanager
     async def session_scope(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -103,13 +112,32 @@ class Database:
 
         `write=False` is read_scope(): for sessions that only read.
         """
-        async with (self.sessions if write else self.read_sessions)() as session:
+        factory = self.sessions if write else self.read_sessions
+        async with self._turn_to_write(write), factory() as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def _turn_to_write(self, write: bool) -> AsyncIterator[None]:
+        if not (write and self._queue_writers):
+            yield
+            return
+        lock = self._writer_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            # A write session opened inside another (or by a task it waits for) would wait
+            # forever here: after the busy timeout it goes on and SQLite says "locked".
+            await asyncio.wait_for(lock.acquire(), self.busy_timeout)
+        except TimeoutError:
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
 
     def read_scope(self) -> AbstractAsyncContextManager[AsyncSession]:
         """Yield a session for reading only: on SQLite it takes no lock and waits for no writer
