@@ -151,3 +151,48 @@ class RemoteTelegram:
     def kill(self) -> None:
         if self._child.is_alive():
             self._child.kill()
+
+
+def serve_mail(pipe: Connection) -> None:
+    """Run the local mail server in this (child) process; answer "count" until "done"."""
+    from bot.sandbox.mail_server import MailServer
+
+    async def serve() -> None:
+        async with MailServer() as server:
+            pipe.send(server.port)
+            while (await asyncio.to_thread(pipe.recv)) != "done":
+                pipe.send((len(server.messages), server.connections))
+            pipe.send((len(server.messages), server.connections))
+
+    asyncio.run(serve())
+
+
+class RemoteMail:
+    """The mail server in a child process, so that its CPU is not the sender's."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._child = context.Process(target=serve_mail, args=(child_end,), daemon=True)
+        self.port = 0
+
+    async def start(self) -> RemoteMail:
+        self._child.start()
+        self.port = await asyncio.to_thread(self._pipe.recv)
+        return self
+
+    async def received(self) -> tuple[int, int]:
+        """Messages received and connections opened so far."""
+        self._pipe.send("count")
+        answer: tuple[int, int] = await asyncio.to_thread(self._pipe.recv)
+        return answer
+
+    async def finish(self) -> tuple[int, int]:
+        self._pipe.send("done")
+        answer: tuple[int, int] = await asyncio.to_thread(self._pipe.recv)
+        await asyncio.to_thread(self._child.join, 10)
+        return answer
+
+    def kill(self) -> None:
+        if self._child.is_alive():
+            self._child.kill()
