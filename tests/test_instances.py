@@ -26,6 +26,7 @@ from bot.db.session import Database
 from bot.sandbox import RateLimits, TelegramEmulator
 from bot.scheduler import Housekeeper, Ticker
 from bot.services.clock import ManualClock
+from bot.web.app import WEBHOOK_PATH, webhook_secret
 from tests.test_onboarding import free_port
 from tests.test_outbox import POLICY
 from tests.test_reminders import VALGA_START, invite, make_event
@@ -143,6 +144,8 @@ RATE = 30  # EXPERTBOT_TELEGRAM_RATE: the most the settings allow, so the test s
 FIRST_CHAT = 20_000
 REMINDED = (30_001, 30_002, 30_003)  # chats of three people whose event reminder is due
 ROOT = Path(__file__).resolve().parents[1]
+KEY = "two-instances-signing-key-0123456789abcdef"
+SECRET = webhook_secret(KEY)  # what both instances expect in Telegram's webhook header
 
 
 async def queue_broadcast_and_a_due_reminder(database: Database) -> None:
@@ -208,7 +211,7 @@ def environment(
         # Webhook mode behind a load balancer: both give Telegram the same public address.
         "EXPERTBOT_TELEGRAM_WEBHOOK": "true",
         "EXPERTBOT_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
-        "EXPERTBOT_SECRET_KEY": "two-instances-signing-key-0123456789abcdef",
+        "EXPERTBOT_SECRET_KEY": KEY,
         "EXPERTBOT_QUIET_HOURS": "",
         "EXPERTBOT_WEB_PORT": str(port),
     }
@@ -270,6 +273,14 @@ async def test_two_processes_on_one_postgresql_keep_one_rate_and_send_each_messa
                     for process, log in zip(processes, logs, strict=True):
                         assert process.returncode is None, log.read_text()[-3000:]
                     await asyncio.sleep(0.2)  # polling the database, not waiting for time
+            # Behind a load balancer either instance may receive an update: send one to each.
+            helper = telegram.user(40_000, "Kadri", language_code="et")
+            for port in ports:
+                await telegram.webhook.set(
+                    {"url": f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "secret_token": SECRET}
+                )
+                await helper.send("/help")
+                await helper.wait_for_message(timeout=20)
         except TimeoutError:
             sent = len(telegram.calls_to("sendMessage"))
             tails = "\n---\n".join(log.read_text()[-3000:] for log in logs)
