@@ -19,7 +19,7 @@ from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import TelegramSender, make_bot
 from bot.config import Settings, SettingsError, require_signing_key
 from bot.db.rate_budget import shared_budget
-from bot.db.session import Database
+from bot.db.session import SQLITE_BUSY_TIMEOUT_MS, Database
 from bot.ops.housekeeping import run_daily
 from bot.rendering import Renderer
 from bot.sandbox.loopback import LoopbackServer
@@ -108,6 +108,8 @@ class Service:
     database: Database | None = None
     telegram: TelegramStatus = field(default_factory=TelegramStatus)  # its start-up, for /healthz
     telegram_pause: Sleep = asyncio.sleep  # between start-up attempts (tests pass their own)
+    busy_pause: Sleep = asyncio.sleep  # before an update meets a busy database again
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     health: Health | None = None
     web_deps: WebDeps | None = None
 
@@ -124,7 +126,9 @@ class Service:
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
         STATS.reset()  # /metrics and /healthz count from this start
-        database = self.database = Database(self.settings.database_url)
+        database = self.database = Database(
+            self.settings.database_url, busy_timeout_ms=self.busy_timeout_ms
+        )
         channels = senders(self.settings, database)
         dispatcher = Dispatcher(
             database,
@@ -194,7 +198,7 @@ class Service:
             retention_days=self.settings.retention_days,
         )
         bot = reply_bot(token.get_secret_value(), self.settings.telegram_api_url, sender.limiter)
-        application = build_application(bot, deps)
+        application = build_application(bot, deps, pause=self.busy_pause)
         webhook = self._webhook_secret() if self.settings.telegram_webhook else None
         first_try = asyncio.Event()
 

@@ -10,4 +10,5 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"contact_name": "Sandra Jansone", "public_url": "https://ekspertu-tikls.km.example.lv"},
         {"contact_name": "kadri.tamm@valga.example", "public_url": "https://expertbot.example.ee"},
     ],
+    "pages/busy": [{"sending": False}, {"sending": True}],  # a busy database (bot/web/app.py)
 }

@@ -34,10 +34,12 @@ class Gate:
 
     def __init__(self) -> None:
         self.asked: list[float] = []
+        self.waiting = asyncio.Event()  # someone is waiting at the gate
         self.opened = asyncio.Event()
 
     async def sleep(self, seconds: float) -> None:
         self.asked.append(seconds)
+        self.waiting.set()
         await self.opened.wait()
 
 

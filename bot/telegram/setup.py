@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Bot, BotCommand, Update
 from telegram.ext import (
@@ -27,13 +32,38 @@ from bot.telegram import self_handlers as mine
 from bot.telegram import survey_handlers as answering
 from bot.telegram.context import Deps
 from bot.telegram.replies import SharedLimiter
+from bot.web.health import database_busy
 
 log = logging.getLogger("expertbot.telegram")
+# Pauses before handling an update again when the database was busy (each try has already
+# waited the busy timeout); after the last one the update is given up, and the log says so.
+BUSY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ReplyBot(ExtBot[None]):
+    """Answers each button press once: a handler tried again answers it again, and Telegram
+    refuses a second answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        super().__init__(*args, **kwargs)
+
+    async def answer_callback_query(
+        self, callback_query_id: str, *args: Any, **kwargs: Any
+    ) -> bool:
+        if callback_query_id in self._answered:
+            return True
+        answered = await super().answer_callback_query(callback_query_id, *args, **kwargs)
+        self._answered[callback_query_id] = None
+        while len(self._answered) > 1000:
+            self._answered.popitem(last=False)
+        return answered
 
 
 def reply_bot(token: str, api_url: str, limiter: RateLimiter) -> ExtBot[None]:
     """The bot handlers answer with: its own connections, the dispatcher's rate budget."""
-    return ExtBot(
+    return ReplyBot(
         token,
         base_url=f"{api_url}/bot",
         base_file_url=f"{api_url}/file/bot",
@@ -43,12 +73,39 @@ def reply_bot(token: str, api_url: str, limiter: RateLimiter) -> ExtBot[None]:
     )
 
 
-def build_application(bot: ExtBot[None], deps: Deps) -> Application:
+def build_application(bot: ExtBot[None], deps: Deps, pause: Sleep = asyncio.sleep) -> Application:
     """A PTB Application around our bot; updates come by polling or by webhook."""
     application = Application.builder().bot(bot).build()
     application.bot_data["deps"] = deps
     add_handlers(application)
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            handler.callback = retry_when_busy(handler.callback, pause)
     return application
+
+
+def retry_when_busy(callback: Any, pause: Sleep = asyncio.sleep) -> Any:
+    """The handler, tried again after a pause when the database was busy: never dropped."""
+
+    @functools.wraps(callback)
+    async def retrying(update: object, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        for attempt, wait in enumerate((*BUSY_PAUSES, None), start=1):
+            try:
+                return await callback(update, context)
+            except Exception as error:
+                if wait is None or not database_busy(error):
+                    raise
+                number = update.update_id if isinstance(update, Update) else "?"
+                log.warning(
+                    "the database was busy for update %s (try %d); trying again in %s s",
+                    number,
+                    attempt,
+                    f"{wait:g}",
+                )
+                await pause(wait)
+        return None
+
+    return retrying
 
 
 def add_handlers(app: Application) -> None:
@@ -117,7 +174,11 @@ def add_handlers(app: Application) -> None:
 
 
 async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("handling an update failed", exc_info=context.error)
+    if context.error is not None and database_busy(context.error):
+        number = update.update_id if isinstance(update, Update) else "?"
+        log.error("update %s given up: the database stayed busy through every try", number)
+    else:
+        log.error("handling an update failed", exc_info=context.error)
     await mine.answer_after_failure(update, context)
 
 

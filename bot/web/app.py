@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
@@ -17,9 +18,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.web import console, rsvp, survey_form, tasks_page, unsubscribe
-from bot.web.health import Health
+from bot.web.health import Health, database_busy
 from bot.web.metrics import Metrics
-from bot.web.pages import Pages, WebDeps
+from bot.web.pages import Pages, WebDeps, browser_language
 
 log = logging.getLogger("expertbot.web")
 WEBHOOK_PATH = "/telegram"
@@ -38,6 +39,7 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'self'"
 )
 NO_STORE = {"Cache-Control": "no-store"}
+BUSY_RETRY_AFTER = 5  # seconds a visitor is asked to wait when the database is busy
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "SAMEORIGIN",
@@ -66,6 +68,20 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+async def database_busy_page(request: Request, error: Exception) -> Response:
+    """A database locked past its busy timeout: "try again in a moment", never a raw 500."""
+    if not database_busy(error):
+        raise error
+    log.warning("the database was busy; a page answered 503 (try again in a moment)")
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+    pages: Pages | None = getattr(request.app.state, "pages", None)
+    if pages is None:
+        return PlainTextResponse("Busy; try again in a moment", 503, headers=headers)
+    answer = pages.render("busy", browser_language(request), 503, sending=request.method == "POST")
+    answer.headers.update(headers)
+    return answer
 
 
 def webhook_secret(secret_key: str) -> str:
@@ -115,7 +131,11 @@ def build_web(
     if pages is not None:
         routes += rsvp.ROUTES + survey_form.ROUTES + tasks_page.ROUTES + unsubscribe.ROUTES
         routes.append(Mount("/console", routes=console.ROUTES))
-    app = Starlette(routes=[*routes, *extra], middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(
+        routes=[*routes, *extra],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={DBAPIError: database_busy_page},
+    )
     if pages is not None:
         app.state.web = pages
         app.state.pages = Pages(pages.timezone)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.db.session import Database
 from bot.services.delivery.stats import STATS
@@ -116,6 +117,23 @@ class Health:
             "state": "late" if stale else "running",
             "last_tick_seconds_ago": age,
         }
+
+
+# PostgreSQL: lock timeout, serialization failure, deadlock: worth another try.
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def database_busy(error: BaseException) -> bool:
+    """The database was locked past its busy timeout (SQLite) or a lock gave way
+    (PostgreSQL): the same work may well succeed in a moment."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if code in RETRYABLE_SQLSTATES:
+        return True
+    text = str(original).lower()
+    return "database is locked" in text or "database table is locked" in text
 
 
 def one_line(error: BaseException, limit: int = 200) -> str:

@@ -1,0 +1,155 @@
+"""A database another process holds locked (issue 17, item 6): pages answer a polite 503 in the
+visitor's language, never a raw 500, and a Telegram update is handled again, not lost.
+
+Another connection holds SQLite's write lock (BEGIN IMMEDIATE) while the service, with a
+short busy timeout, works against the same file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.db.models import Contact
+from bot.db.session import Database
+from bot.sandbox import TelegramEmulator
+from bot.sandbox.mail_server import MailServer
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
+from bot.web.app import build_web
+from tests.conftest import DATA
+from tests.test_onboarding import ilze
+from tests.test_rsvp import LINK, Scene
+from tests.test_startup_retry import Gate
+
+BUSY_MS = 200
+
+
+@contextmanager
+def write_lock(url: str) -> Iterator[sqlite3.Connection]:
+    """Hold the database's write lock from a connection of another "process"."""
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield holder
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
+@pytest.fixture
+async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
+    async with sqlite_database.session_scope() as session:
+        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
+        await registry.apply_import(session, await registry.plan_import(session, rows))
+    async with TelegramEmulator() as emulator, MailServer() as mail:
+        net = Scene(
+            sqlite_database,
+            emulator,
+            secret_key="busy-signing-key-for-tests-0123456789",
+            smtp_host="127.0.0.1",
+            smtp_port=mail.port,
+            smtp_security="none",
+        )
+        net.mail = mail  # type: ignore[attr-defined]
+        net.settings = net.settings.model_copy(
+            update={"public_url": f"http://127.0.0.1:{net.settings.web_port}"}
+        )
+        net.service.settings = net.settings
+        net.service.busy_timeout_ms = BUSY_MS
+        net.gate = Gate()  # type: ignore[attr-defined]
+        net.service.busy_pause = net.gate.sleep  # type: ignore[attr-defined]
+        await net.start()
+        yield net
+        net.gate.opened.set()  # type: ignore[attr-defined]
+        await net.close()
+
+
+async def test_an_answer_sent_while_the_database_is_locked_gets_a_polite_503_page(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = await scene.event()
+    await scene.invite(event, "kadri.tamm@valga.example")
+    scene.service_wake()
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (message,) = await mail.wait_for(1)
+    body = message.message.get_body(("plain",))
+    assert body is not None
+    accept = LINK.findall(body.get_content())[0]
+    estonian = {"Accept-Language": "et-EE,et;q=0.9"}
+    async with httpx.AsyncClient(headers=estonian) as client:
+        shown = await client.get(accept)
+        confirm = re.search(r'name="confirm" value="(\w+)"', shown.text)
+        assert confirm is not None
+        with write_lock(scene.database.url), caplog.at_level(logging.WARNING):
+            busy = await client.post(accept, data={"confirm": confirm.group(1)})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        assert "Palun oodake hetk" in busy.text and "proovige hetke pärast uuesti" in busy.text
+        assert "Teie vastust pole veel salvestatud" in busy.text
+        assert "Traceback" not in busy.text and "OperationalError" not in busy.text
+        assert busy.headers["content-security-policy"]  # still a page of ours
+        assert await scene.status("kadri.tamm@valga.example") == "invited"
+        assert "a page answered 503" in caplog.text and "/r/" not in caplog.text
+        done = await client.post(accept, data={"confirm": confirm.group(1)})
+    assert done.status_code == 200 and "Teie vastus on salvestatud" in done.text
+    assert await scene.status("kadri.tamm@valga.example") == "accepted"
+
+
+async def test_a_button_pressed_while_the_database_is_locked_is_handled_once_it_is_free(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = ilze(scene.emulator)
+    await scene.joined(user, "ilze.kalnina@jelgava.example")
+    await user.send("/language")
+    offer = await user.wait_for_message(lambda m: bool(m.reply_markup))
+    gate: Gate = scene.gate  # type: ignore[attr-defined]
+    with write_lock(scene.database.url), caplog.at_level(logging.WARNING):
+        await user.press(offer, "lang:et")
+        await gate.waiting.wait()  # the handler met the lock and waits to try again
+        assert await language_of(scene.database, "ilze.kalnina@jelgava.example") == "lv"
+    gate.opened.set()  # the lock is gone: the same update is handled again
+    await user.wait_for(lambda: offer.edit_date is not None)
+    assert gate.asked == [0.5]
+    [line] = [r.getMessage() for r in caplog.records if "database was busy" in r.getMessage()]
+    assert re.fullmatch(
+        r"the database was busy for update \d+ \(try 1\); trying again in 0.5 s", line
+    )
+    assert "handling an update failed" not in caplog.text
+    assert await language_of(scene.database, "ilze.kalnina@jelgava.example") == "et"
+
+
+async def language_of(database: Database, email: str) -> str | None:
+    async with database.read_scope() as session:  # reads need no lock (WAL)
+        return await session.scalar(select(Contact.language).where(Contact.email == email))
+
+
+async def test_a_page_without_page_templates_still_answers_503_not_500(
+    sqlite_database: Database,
+) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    locked = Database(sqlite_database.url, busy_timeout_ms=BUSY_MS)
+
+    async def writes(request: Request) -> Response:
+        async with locked.session_scope() as session:
+            await session.execute(select(Contact.id).limit(1))
+        return Response("written")
+
+    app = build_web(extra=[Route("/write", writes)])
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+            with write_lock(sqlite_database.url):
+                answer = await client.get("/write")
+    finally:
+        await locked.dispose()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
