@@ -68,7 +68,12 @@ def links(settings: Settings) -> Links | None:
 
 def secrets(settings: Settings) -> list[str]:
     """Every secret value, for the log filter."""
-    values = [settings.telegram_token, settings.smtp_password, settings.secret_key]
+    values = [
+        settings.telegram_token,
+        settings.smtp_password,
+        settings.secret_key,
+        settings.metrics_token,
+    ]
     return [v.get_secret_value() for v in values if v is not None]
 
 

@@ -11,6 +11,8 @@ import prometheus_client
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import secrets
+from bot.config import load_settings
 from bot.db.session import Database
 from bot.sandbox import Fault, TelegramEmulator
 from bot.sandbox.mail_server import MailServer
@@ -141,3 +143,7 @@ async def test_a_request_forwarded_by_a_proxy_is_not_loopback(
     metrics = Metrics(sqlite_database, ManualClock(NOON), trusted_proxies=trusted)
     answer = await scrape(metrics, "127.0.0.1", **{"x-forwarded-for": forwarded})
     assert answer.status_code == status
+
+
+def test_the_metrics_token_is_masked_in_the_log_like_every_secret() -> None:
+    assert TOKEN in secrets(load_settings(metrics_token=TOKEN))
