@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.email import EmailSender, SmtpConfig
 from bot.channels.ratelimit import RateLimiter
@@ -23,7 +24,7 @@ from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
 from bot.services.clock import ManualClock
 from bot.services.delivery import outbox
-from bot.services.delivery.compose import Composer
+from bot.services.delivery.compose import ComposeEnv, Composer, Composition
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.port import Outgoing, SendResult
 from tests.test_outbox import POLICY, add_contact
@@ -229,3 +230,34 @@ async def test_a_telegram_message_renders_only_its_telegram_template(tmp_path: P
     renderer = Renderer(tmp_path)
     rendered = renderer.render_channel("note", "telegram", "lv", {"contact_name": "Ilze"})
     assert rendered.telegram == "Sveiki, Ilze!" and rendered.text == ""
+
+
+async def test_a_builder_that_fails_after_writing_leaves_nothing_and_others_keep_theirs(
+    database: Database, mail: MailServer
+) -> None:
+    async def issue_token(
+        session: AsyncSession, row: OutboxMessage, contact: Contact, env: ComposeEnv
+    ) -> Composition:
+        session.add(Contact(name=f"Token for {row.dedupe_key}", role="regional_expert"))
+        await session.flush()
+        if row.dedupe_key == "fails":
+            raise LookupError("the event is gone")
+        return Composition({"contact_name": contact.name, **row.params})
+
+    composer = Composer(RENDERER, builders={"broadcast": issue_token}, writing_kinds={"broadcast"})
+    clock = ManualClock(NOON)
+    sender = email_sender(mail)
+    dispatcher = Dispatcher(database, {"email": sender}, composer, clock, POLICY)
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    await queue(database, contact, "fails", clock)
+    await queue(database, contact, "works", clock)
+    await dispatcher.run_until_idle()
+    await sender.close()
+    async with database.read_scope() as session:
+        names = set(await session.scalars(select(Contact.name)))
+        rows = {r.dedupe_key: r for r in await session.scalars(select(OutboxMessage))}
+    assert "Token for fails" not in names and "Token for works" in names
+    assert rows["fails"].status == "failed" and "the event is gone" in (
+        rows["fails"].last_error or ""
+    )
+    assert rows["works"].status == "sent" and len(mail.messages) == 1

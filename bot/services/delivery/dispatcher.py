@@ -213,27 +213,44 @@ class Dispatcher:
         if writing:
             async with self.database.session_scope() as session:
                 for item, recipient in writing:
-                    # A builder that fails after writing leaves nothing behind.
-                    async with session.begin_nested():
-                        await self._compose(session, item, recipient)
+                    await self._compose(session, item, recipient, savepoint=True)
         return prepared
 
     async def _compose(
-        self, session: AsyncSession, item: Prepared, recipient: outbox.Recipient
+        self,
+        session: AsyncSession,
+        item: Prepared,
+        recipient: outbox.Recipient,
+        *,
+        savepoint: bool = False,
     ) -> None:
         row = item.row
         try:
-            item.message = await self.composer.compose(
-                session, row, contact=recipient.contact, chat_id=recipient.chat_id
-            )
+            if savepoint:  # a builder that fails after writing leaves nothing behind
+                async with session.begin_nested():
+                    item.message = await self._composed(session, row, recipient)
+            else:
+                item.message = await self._composed(session, row, recipient)
+            return
         except Unreachable as gone:
             item.skip = str(gone)
+            return
         except (TemplateError, LookupError, ValueError) as error:
             log.error("message %s (%s) cannot be rendered: %s", row.id, row.kind, error)
             item.failure = f"template error: {error}"
         except Exception as error:  # one broken row must not hold up its batch
             log.exception("message %s (%s) cannot be composed", row.id, row.kind)
             item.failure = f"internal error: {error!r}"
+        if not savepoint:
+            # A failed query ends a PostgreSQL transaction: the next row starts a new one.
+            await session.rollback()
+
+    async def _composed(
+        self, session: AsyncSession, row: OutboxMessage, recipient: outbox.Recipient
+    ) -> Outgoing:
+        return await self.composer.compose(
+            session, row, contact=recipient.contact, chat_id=recipient.chat_id
+        )
 
     async def _record_until_done(self, done: list[tuple[Prepared, SendResult | None]]) -> None:
         """Record a sent batch, trying again while the database refuses (busy, reconnecting).
