@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +30,7 @@ from tests.test_onboarding import NOW, free_port
 from tests.test_outbox import add_contact, queue
 
 KEY = "startup-retry-tests-signing-key-0123456789"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Gate:
@@ -230,3 +234,33 @@ async def test_a_refused_token_is_not_retried_and_the_rest_runs(
 
 def test_the_pause_between_attempts_doubles_up_to_a_minute() -> None:
     assert [backoff(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_run_with_a_database_folder_that_does_not_exist_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-folder" / "expertbot.db"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "EXPERTBOT_DATABASE_URL": f"sqlite:///{missing}",
+        "EXPERTBOT_SMTP_HOST": "127.0.0.1",
+        "EXPERTBOT_SECRET_KEY": KEY,
+        "EXPERTBOT_WEB_PORT": str(free_port()),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    text = output.decode()
+    assert process.returncode == 1, text
+    assert "Traceback" not in text
+    [line] = [line for line in text.splitlines() if "Error" in line]
+    assert f"the folder {missing.parent} does not exist" in line

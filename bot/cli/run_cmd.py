@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import webbrowser
+from pathlib import Path
 
 import click
 from rich.panel import Panel
@@ -60,6 +61,7 @@ def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool)
             "messages. Unset EXPERTBOT_TELEGRAM_TOKEN and EXPERTBOT_SMTP_HOST to try it."
         )
     log.info(describe_mode(settings))
+    _check_sqlite_folder(settings.database_url)
     migrate.upgrade(settings.database_url)
     console.print(f"Database ready: {settings.masked()['EXPERTBOT_DATABASE_URL']}")
     if not settings.sandbox:
@@ -78,6 +80,21 @@ def run(state: State, demo: bool, no_browser: bool, use_existing_database: bool)
         "Playground stopped. The database keeps the answers, the chats, the mailboxes and the "
         "playground's time: run it again to go on."
     )
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite file in a folder that does not exist: one line now, not the driver's noise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(str(parsed.database)).parent
+    if not folder.is_dir():
+        fail(
+            f"cannot open the SQLite database ({parsed.database}): the folder {folder} does "
+            "not exist. Create it, or fix EXPERTBOT_DATABASE_URL."
+        )
 
 
 def _load_demo_if_empty(settings: Settings, clock: ShiftedClock, *, explicit: bool) -> None:
