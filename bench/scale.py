@@ -28,6 +28,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import asyncio
 import multiprocessing
 import time
+import traceback
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 
@@ -101,7 +102,7 @@ async def enqueue_sample(database: Database) -> float:
 
 
 async def count(database: Database, *statuses: str) -> int:
-    async with database.session_scope() as session:
+    async with database.read_scope() as session:
         found = await session.scalar(
             select(func.count()).where(
                 OutboxMessage.channel == "telegram", OutboxMessage.status.in_(statuses)
@@ -111,6 +112,17 @@ async def count(database: Database, *statuses: str) -> int:
 
 
 async def main() -> None:
+    try:
+        await measure()
+    except Exception as error:  # the last line is printed whatever happened
+        traceback.print_exc()
+        print(
+            f"scale queued={N} enqueue_rate=nan dispatch_rate=nan peak_rss_mb={peak_rss_mb():.0f} "
+            f"limit_mb={LIMIT_MB} ratio_to_limit=nan error={type(error).__name__}"
+        )
+
+
+async def measure() -> None:
     context = multiprocessing.get_context("spawn")
     pipe, child_end = context.Pipe()
     child = context.Process(target=telegram_process, args=(N, child_end), daemon=True)
