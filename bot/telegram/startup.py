@@ -49,6 +49,8 @@ async def keep_trying(
             )
             await _pause(sleep(delay), stop)
             continue
+        if status.attempts > 1:
+            log.info("Telegram answered on attempt %d; the bot is up", status.attempts)
         status.state, status.last_error = "up", None
         status.joined.set()
         return True
