@@ -120,3 +120,14 @@ async def test_a_stopped_scheduler_answers_503_and_a_starting_one_200(
     assert stopped.status_code == 503 and stopped.json()["scheduler"]["state"] == "stopped"
     starting = await healthz(Health(sqlite_database, scheduler_running=lambda: True))
     assert starting.status_code == 200 and starting.json()["scheduler"]["state"] == "starting"
+
+
+async def test_a_postgresql_server_that_is_down_answers_503_without_its_password() -> None:
+    database = Database("postgresql://expertbot:hunter2secret@127.0.0.1:1/expertbot")
+    try:
+        answer = await healthz(Health(database, scheduler_running=lambda: True))
+    finally:
+        await database.dispose()
+    assert answer.status_code == 503 and answer.json()["down"] == ["database"]
+    error = answer.json()["database"]["error"]
+    assert "\n" not in error and "hunter2secret" not in answer.text

@@ -36,9 +36,10 @@ def fresh_counters() -> Iterator[None]:
 
 
 @pytest.fixture
-async def harness(sqlite_database: Database) -> AsyncIterator[Harness]:
+async def harness(database: Database) -> AsyncIterator[Harness]:
+    """SQLite and PostgreSQL: the queries behind the metrics run on both."""
     async with TelegramEmulator() as emulator, MailServer() as mail:
-        found = Harness(sqlite_database, emulator, mail)
+        found = Harness(database, emulator, mail)
         yield found
         await found.close()
 
