@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 
@@ -70,3 +71,21 @@ async def test_read_scope_reads_what_session_scope_committed(database: Database)
     async with database.read_scope() as session:
         found = await session.get(Contact, contact)
     assert found is not None and found.name == "Ilze Kalniņa"
+
+
+async def test_a_write_session_opened_inside_another_of_the_same_task_does_not_queue(
+    sqlite_url: str,
+) -> None:
+    # As a form does: read in a writing session, roll back on an error, show the page from
+    # a second session. Writers of one process queue for the lock; this one must not wait
+    # for the session it is inside of.
+    database = Database(sqlite_url, busy_timeout_ms=60_000)
+
+    async def form_with_an_error() -> int:
+        async with database.session_scope() as outer:
+            await outer.execute(select(Contact.id))
+            await outer.rollback()
+            return await add_contact(database, "Kadri Tamm", None, None)
+
+    assert await asyncio.wait_for(form_with_an_error(), 5) > 0
+    await database.dispose()

@@ -105,6 +105,9 @@ class Database:
         self._queue_writers = self.read_engine is not self.engine
         self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
         self._writer_locks = weakref.WeakKeyDictionary()
+        self._writer_tasks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Task[Any] | None
+        ] = weakref.WeakKeyDictionary()
 
     @asynccontextmanager
     async def session_scope(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -126,17 +129,25 @@ class Database:
         if not (write and self._queue_writers):
             yield
             return
-        lock = self._writer_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        lock = self._writer_locks.setdefault(loop, asyncio.Lock())
+        if lock.locked() and self._writer_tasks.get(loop) is task:
+            # A write session opened inside another of the same task (the outer may have
+            # ended its transaction already): SQLite decides, as without this queue.
+            yield
+            return
         try:
-            # A write session opened inside another (or by a task it waits for) would wait
-            # forever here: after the busy timeout it goes on and SQLite says "locked".
+            # Opened by a task the writer waits for, it would wait forever: after the busy
+            # timeout it goes on and SQLite says "locked".
             await asyncio.wait_for(lock.acquire(), self.busy_timeout)
         except TimeoutError:
             yield
             return
+        self._writer_tasks[loop] = task
         try:
             yield
         finally:
+            self._writer_tasks.pop(loop, None)
             lock.release()
 
     def read_scope(self) -> AbstractAsyncContextManager[AsyncSession]:
