@@ -20,14 +20,25 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import locks
-from bot.db.models import Contact, Event, Invitation, OutboxMessage, Place, TelegramLink
+from bot.db.models import (
+    ChatState,
+    Contact,
+    Event,
+    Invitation,
+    OutboxMessage,
+    Place,
+    TelegramLink,
+)
 from bot.db.rate_budget import DatabaseBudget, shared_budget
 from bot.db.session import Database
 from bot.sandbox import RateLimits, TelegramEmulator
 from bot.scheduler import Housekeeper, Ticker
 from bot.services.clock import ManualClock
+from bot.services.contacts import registry
+from bot.services.contacts.rows import parse_rows, read_table
 from bot.web.app import WEBHOOK_PATH, webhook_secret
-from tests.test_onboarding import free_port
+from tests.conftest import DATA
+from tests.test_onboarding import Network, free_port
 from tests.test_outbox import POLICY
 from tests.test_reminders import VALGA_START, invite, make_event
 
@@ -125,7 +136,10 @@ async def test_two_instances_do_the_days_housekeeping_once(db_url: str) -> None:
 
     try:
         first, second = (keeper(n, d) for n, d in zip("AB", databases, strict=True))
-        results = await asyncio.gather(first.tick(), second.tick())
+        if db_url.startswith("postgres"):  # at the same moment: the lock decides
+            results = list(await asyncio.gather(first.tick(), second.tick()))
+        else:  # SQLite serves one process; a second one after it finds the day done
+            results = [await first.tick(), await second.tick()]
         assert sorted(results) == [False, True] and len(ran) == 1
         assert not await keeper("C", databases[1]).tick()  # a restart the same day
         clock.advance(timedelta(days=1))
@@ -307,3 +321,79 @@ async def test_two_processes_on_one_postgresql_keep_one_rate_and_send_each_messa
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     assert rate <= RATE * 1.02, f"{rate:.1f} messages a second over a limit of {RATE}"
     assert telegram.stats.too_many_requests <= N // 100, telegram.stats.too_many_requests
+
+
+# --- a wizard across instances behind a load balancer --------------------------------------
+
+
+async def wizard_step(url: str, chat: int) -> str | None:
+    """The broadcast wizard's step as the database holds it for `chat`."""
+
+    async def step(session: AsyncSession) -> str | None:
+        data = await session.scalar(select(ChatState.data).where(ChatState.chat_id == chat))
+        return ((data or {}).get("broadcast") or {}).get("step")
+
+    database = Database(url)
+    try:
+        async with database.session_scope() as session:
+            return await step(session)
+    finally:
+        await database.dispose()
+
+
+async def test_a_broadcast_wizard_goes_on_whichever_instance_hears_the_next_step(
+    postgres_url: str,
+) -> None:
+    database = Database(postgres_url)
+    async with database.session_scope() as session:
+        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
+        await registry.apply_import(session, await registry.plan_import(session, rows))
+    async with TelegramEmulator() as emulator:
+        ports = [free_port(), free_port()]
+        settings = {
+            "telegram_webhook": True,
+            "secret_key": KEY,
+            "public_url": f"http://127.0.0.1:{ports[0]}",
+        }
+        instances = [Network(database, emulator, **settings) for _ in ports]
+        for instance, port in zip(instances, ports, strict=True):
+            instance.settings = instance.settings.model_copy(update={"web_port": port})
+            instance.service.settings = instance.settings
+            await instance.start()
+
+        async def to(number: int) -> None:
+            """The load balancer sends the next update to this instance."""
+            url = f"http://127.0.0.1:{ports[number]}{WEBHOOK_PATH}"
+            await emulator.webhook.set({"url": url, "secret_token": SECRET})
+
+        async def handed_over(step: str | None) -> None:
+            async with asyncio.timeout(10):
+                while await wizard_step(postgres_url, 900) != step:
+                    await asyncio.sleep(0.05)  # the instance hands its chat data over
+
+        try:
+            sandra = emulator.user(900, "Sandra", "Jansone", "sandraj", "lv")
+            await instances[0].joined(sandra, "sandra.jansone@km.example")
+            kadri = emulator.user(810, "Kadri", "Tamm", "kadrit", "et")
+            await instances[0].joined(kadri, "kadri.tamm@valga.example")
+            await to(1)
+            await sandra.send("/broadcast")
+            assert "Uzrakstiet ziņu" in ((await sandra.wait_for_message()).text or "")
+            await handed_over("text")
+            await to(0)
+            await sandra.send("Tikšanās Valgā sāksies 10:00.")
+            choice = await sandra.wait_for_message()
+            await handed_over("audience")
+            await to(1)
+            await sandra.press(choice, "Visiem")
+            await sandra.wait_for(lambda: "Priekšskatījums" in (choice.text or ""))
+            await handed_over("confirm")
+            await to(0)
+            await sandra.press(choice, "Sūtīt")
+            received = await kadri.wait_for_message(lambda m: "Valgā" in (m.text or ""))
+            assert received.text == "Tikšanās Valgā sāksies 10:00."
+            await handed_over(None)  # the wizard is over on every instance
+        finally:
+            for instance in instances:
+                await instance.close()
+    await database.dispose()

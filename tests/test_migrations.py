@@ -43,6 +43,7 @@ TABLES = {
     "audit_log",
     "rate_budget",
     "rate_chat_slots",
+    "telegram_chat_state",
 }
 
 

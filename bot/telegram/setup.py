@@ -30,6 +30,7 @@ from bot.telegram import rec_handlers as tasks
 from bot.telegram import rsvp_handlers as rsvp
 from bot.telegram import self_handlers as mine
 from bot.telegram import survey_handlers as answering
+from bot.telegram.chat_state import SharedChatData
 from bot.telegram.context import Deps
 from bot.telegram.replies import SharedLimiter
 from bot.web.health import database_busy
@@ -75,7 +76,8 @@ def reply_bot(token: str, api_url: str, limiter: RateLimiter) -> ExtBot[None]:
 
 def build_application(bot: ExtBot[None], deps: Deps, pause: Sleep = asyncio.sleep) -> Application:
     """A PTB Application around our bot; updates come by polling or by webhook."""
-    application = Application.builder().bot(bot).build()
+    # Wizard steps in the database: behind a load balancer any instance may hear the next one.
+    application = Application.builder().bot(bot).persistence(SharedChatData(deps.database)).build()
     application.bot_data["deps"] = deps
     add_handlers(application)
     for handlers in application.handlers.values():

@@ -9,7 +9,7 @@ from bot.db.models.contacts import (
     InviteToken,
     TelegramLink,
 )
-from bot.db.models.coordination import RateBudget, RateChatSlot
+from bot.db.models.coordination import ChatState, RateBudget, RateChatSlot
 from bot.db.models.events import (
     AgendaItem,
     Event,
@@ -32,6 +32,7 @@ __all__ = [
     "AgendaItem",
     "Answer",
     "AuditEntry",
+    "ChatState",
     "ConsentRecord",
     "ConsoleLogin",
     "ConsoleSession",

@@ -1,11 +1,14 @@
-"""What instances of the service on one PostgreSQL share: Telegram's rate budget."""
+"""What instances of the service on one database share: Telegram's rate budget, chat state."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Double, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base
+from bot.db.base import Base, utcnow
 
 
 class RateBudget(Base):
@@ -25,3 +28,13 @@ class RateChatSlot(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     free_at: Mapped[float] = mapped_column(Double, index=True)
+
+
+class ChatState(Base):
+    """A chat's step in a multi-message exchange (a wizard), for whichever instance hears next."""
+
+    __tablename__ = "telegram_chat_state"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
