@@ -16,16 +16,19 @@ from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from starlette.routing import BaseRoute
 
 from bot.app import Service, policy
 from bot.config import Settings
-from bot.db.models import Contact, Event, Invitation, OutboxMessage, TelegramLink
+from bot.db.models import Contact, DatabaseMark, Event, Invitation, OutboxMessage, TelegramLink
 from bot.db.session import Database
+from bot.playground import erasures
 from bot.playground.jumps import upcoming
 from bot.sandbox import EmulatedUser, TelegramEmulator, snapshot
 from bot.sandbox.mail_server import MailServer
@@ -116,6 +119,8 @@ class Playground:
     _saving: asyncio.Lock = field(default_factory=asyncio.Lock)
     _saved: str = ""  # the last snapshot written, to skip writing the same again
     _saved_at: datetime | None = None
+    _stored: str | None = None  # the saved chats as the database held them when last seen
+    _erased: int = 0  # how many people were erased then
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything, connect the people, serve until `stop` is set."""
@@ -236,9 +241,12 @@ class Playground:
                 )
             )
             invited = await session.scalar(select(func.count()).select_from(Invitation))
+            self._stored, self._erased = await self._stored_now(session)
+        # No await from here to the restore: a message the bot sends now must find the chat
+        # restored, not be the first of an empty one that the restore then skips.
         for link, contact in linked:
             self._user(contact, link.user_id)
-        await self._restore_chats()
+        self._restore_chats(erasures.parsed(self._stored))
         for contact in waiting:
             try:
                 await self.join(contact.id)
@@ -414,36 +422,101 @@ class Playground:
             self.wake()
             await asyncio.sleep(DRAIN_POLL)
 
-    async def _restore_chats(self) -> None:
+    def _restore_chats(self, saved: dict[str, Any]) -> None:
         """Put back the chats and mailboxes of the last run, so a restart loses nothing shown."""
         assert self.telegram is not None and self.mail is not None
-        async with self.database.session_scope() as session:
-            saved = await marks.sandbox_snapshot(session)
         if not saved:
             return
         chats = snapshot.restore(saved, self.telegram.state, self.mail)
         for user in self.users.values():
+            erasures.keep_ids(user.chat)  # an erasure may have dropped some of its messages
             user.seen_all()
         log.info("restored %d chat(s) and %d email(s)", len(chats), len(self.mail.messages))
 
     async def save(self, database: Database | None = None) -> None:
-        """Keep the chats, the mailboxes and the clock in the database."""
+        """Keep the chats, the mailboxes and the clock in the database.
+
+        After an erasure the phones and mailboxes first take back what it left of the saved
+        chats (`erasures`), so the person does not come back with this save.
+        """
         assert self.telegram is not None and self.mail is not None
+        target = database or self.database
         async with self._saving:
-            chat_ids = {user.id for user in self.users.values()}
-            saved = snapshot.dump(self.telegram.state, self.mail, chat_ids)
-            shown = json.dumps(saved, sort_keys=True, default=str)
+            async with target.read_scope() as session:
+                await self._after_erasure(session)
+            saved, shown = self._dump()
             now = self.clock.now()
             recent = self._saved_at is not None and (
                 self._saved_at <= now < self._saved_at + timedelta(minutes=1)
             )
             if database is None and shown == self._saved and recent:
                 return  # nothing new; the clock is written once a minute at most
-            async with (database or self.database).session_scope() as session:
+            written = self._stored
+            async with target.session_scope() as session:
+                # Locked, so an erasure running now rewrites the chats after this save, not before.
+                if await self._after_erasure(session, lock=True):
+                    saved, shown = self._dump()
                 if shown != self._saved or database is not None:
                     await marks.save_sandbox_snapshot(session, saved)
+                    mark = await session.get(DatabaseMark, marks.SANDBOX_SNAPSHOT)
+                    written = mark.value if mark is not None else None
                 await marks.save_sandbox_now(session, now)
-            self._saved, self._saved_at = shown, now
+            self._saved, self._saved_at, self._stored = shown, now, written
+
+    async def forget_erased(self) -> None:
+        """Drop at once what an erasure forgot (the console's, or /privacy in a chat)."""
+        if not self.ready.is_set():
+            return  # the chats are not restored yet; the restore reads them as they are now
+        async with self._saving, self.database.read_scope() as session:
+            await self._after_erasure(session)
+
+    def _dump(self) -> tuple[dict[str, Any], str]:
+        assert self.telegram is not None and self.mail is not None
+        chat_ids = {user.id for user in self.users.values()}
+        saved = snapshot.dump(self.telegram.state, self.mail, chat_ids)
+        return saved, json.dumps(saved, sort_keys=True, default=str)
+
+    async def _erased_count(self, session: AsyncSession) -> int:
+        count = await session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.erased_at.is_not(None))
+        )
+        return int(count or 0)
+
+    async def _stored_now(self, session: AsyncSession) -> tuple[str | None, int]:
+        """The saved chats as stored, and how many people were erased."""
+        stored = await session.scalar(
+            select(DatabaseMark.value).where(DatabaseMark.key == marks.SANDBOX_SNAPSHOT)
+        )
+        return stored, await self._erased_count(session)
+
+    async def _after_erasure(self, session: AsyncSession, *, lock: bool = False) -> bool:
+        """If someone was erased, or the saved chats rewritten, since last seen: take them back.
+
+        `lock` (in a writing session) also compares the saved chats with what this wrote.
+        """
+        assert self.telegram is not None and self.mail is not None
+        stored = self._stored
+        if lock:
+            # The row first: with its lock held, an erasure's change to it has committed
+            # (and its count shows below) or waits until this save has committed.
+            query = select(DatabaseMark).where(DatabaseMark.key == marks.SANDBOX_SNAPSHOT)
+            mark = await session.scalar(query.with_for_update())
+            stored = mark.value if mark is not None else None
+        erased = await self._erased_count(session)
+        if (stored, erased) == (self._stored, self._erased):
+            return False
+        if not lock:
+            stored, erased = await self._stored_now(session)
+        gone = await session.scalars(
+            select(Contact.id).where(
+                Contact.id.in_(list(self.users)), Contact.erased_at.is_not(None)
+            )
+        )
+        state = self.telegram.state
+        erasures.take_back(state, self.mail, self.users, gone, erasures.parsed(stored))
+        log.info("an erasure changed the saved chats; the phones and mailboxes show it now")
+        self._stored, self._erased, self._saved = stored, erased, ""
+        return True
 
     async def _restore_clock(self) -> None:
         """Time never runs back: after a restart the clock resumes where it was moved to."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import zlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import escape
@@ -87,6 +89,7 @@ async def _fingerprint(session: AsyncSession) -> str:
 
 async def state(play: Playground) -> dict[str, Any]:
     assert play.telegram is not None and play.mail is not None
+    await play.forget_erased()  # one erased a moment ago leaves the phones and mailboxes now
     settings = play.inner
     fmt = Formats(settings.zone)
     now = play.clock.now()
@@ -115,10 +118,14 @@ async def state(play: Playground) -> dict[str, Any]:
             "(quiet hours or a retry): jump ahead to see them arrive."
         )
     mailboxes = _mail_counts(play.mail.messages)
+    shown = [_person(play, contact, mailboxes) for contact in people]
+    # The people shown are part of the version: the page redraws when one is erased or edited.
+    listed = zlib.crc32(json.dumps(shown, sort_keys=True).encode())
     shift = play.clock.offset.total_seconds()
     return {
         "version": (
             f"{play.telegram.state.version}-{len(play.mail.messages)}-{fingerprint}-{int(shift)}"
+            f"-{listed:08x}"
         ),
         "banner": BANNER,
         "clock": {
@@ -137,7 +144,7 @@ async def state(play: Playground) -> dict[str, Any]:
             }
             for jump in found
         ],
-        "people": [_person(play, contact, mailboxes) for contact in people],
+        "people": shown,
     }
 
 
