@@ -59,9 +59,7 @@ async def test_two_processes_book_their_slots_one_after_the_other(
     budgets = [DatabaseBudget(database) for database in two]
     waits = []
     for n in range(8):  # a slot a second, alternately booked by each process
-        wait, blocked = await budgets[n % 2].book(
-            1000 + n, spacing=1.0, slack=0.0, chat_interval=1.0
-        )
+        wait, blocked = await budgets[n % 2].book(1000 + n, spacing=1.0, chat_interval=1.0)
         assert blocked is None
         waits.append(wait)
     # Booking takes milliseconds: each slot is one second after the other's.
@@ -72,18 +70,18 @@ async def test_a_chat_one_process_just_wrote_to_waits_in_the_other(
     two: tuple[Database, Database],
 ) -> None:
     first, second = (DatabaseBudget(database) for database in two)
-    assert (await first.book(7, spacing=0.01, slack=0.0, chat_interval=1.0))[1] is None
-    wait, blocked = await second.book(7, spacing=0.01, slack=0.0, chat_interval=1.0)
+    assert (await first.book(7, spacing=0.01, chat_interval=1.0))[1] is None
+    wait, blocked = await second.book(7, spacing=0.01, chat_interval=1.0)
     assert blocked == "chat" and 0.5 < wait <= 1.0
-    assert (await second.book(8, spacing=0.01, slack=0.0, chat_interval=1.0))[1] is None
+    assert (await second.book(8, spacing=0.01, chat_interval=1.0))[1] is None
 
 
 async def test_a_429_pause_in_one_process_holds_the_other(two: tuple[Database, Database]) -> None:
     first, second = (DatabaseBudget(database) for database in two)
-    await first.book(1, spacing=0.01, slack=0.0, chat_interval=1.0)
+    await first.book(1, spacing=0.01, chat_interval=1.0)
     first.pause(30)
     await asyncio.gather(*first._pauses)
-    wait, blocked = await second.book(2, spacing=0.01, slack=0.0, chat_interval=1.0)
+    wait, blocked = await second.book(2, spacing=0.01, chat_interval=1.0)
     assert blocked == "paused" and 25 < wait <= 30
 
 

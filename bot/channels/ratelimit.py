@@ -22,7 +22,7 @@ class Budget(Protocol):
     """Slots shared with other processes (the same bot on one database)."""
 
     async def book(
-        self, chat_id: int, *, spacing: float, slack: float, chat_interval: float
+        self, chat_id: int, *, spacing: float, chat_interval: float
     ) -> tuple[float, Blocked]:
         """Book the next slot: (seconds until it, None), or (seconds to wait, why not)."""
         ...
@@ -42,7 +42,8 @@ class RateLimiter:
     starts the schedule afresh: it costs its own length, not a 429 pause.
 
     With a `budget` (PostgreSQL), the slots are booked there, shared by every process
-    sending as this bot; this process still decides who of its own callers goes next.
+    sending as this bot (without the catching up); this process still decides who of its
+    own callers goes next.
     """
 
     def __init__(
@@ -136,7 +137,7 @@ class RateLimiter:
             wait = max(start - now, 0.0)
         else:
             wait, blocked = await self.budget.book(
-                chat_id, spacing=self.spacing, slack=self.slack, chat_interval=self.chat_interval
+                chat_id, spacing=self.spacing, chat_interval=self.chat_interval
             )
             now = self._clock()
             if blocked == "paused":

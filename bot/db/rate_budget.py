@@ -6,6 +6,10 @@ the chat and the bot are free, move the budget's next slot on and the chat's fre
 with it. All times are seconds of the database server's clock, so instances on machines
 whose clocks differ still space their messages correctly: a booking answers "in how many
 seconds", never "at what time".
+
+Unlike one process's own limiter, a booking that comes late does not catch up on the slots
+it missed: with several instances one of them has nearly always booked ahead, and a stalled
+instance sending its late message next to the others' on-time ones would be a burst.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class DatabaseBudget:
         self._pauses: set[asyncio.Task[None]] = set()
 
     async def book(
-        self, chat_id: int, *, spacing: float, slack: float, chat_interval: float
+        self, chat_id: int, *, spacing: float, chat_interval: float
     ) -> tuple[float, Literal["chat", "paused"] | None]:
         """Book the next slot: (seconds until it, None), or (seconds to wait, why not)."""
         async with self.database.engine.begin() as connection:
@@ -57,7 +61,7 @@ class DatabaseBudget:
                 return paused_until - now, "paused"
             if free_at is not None and free_at > now:
                 return free_at - now, "chat"
-            start = next_slot if now - next_slot <= slack else now
+            start = max(next_slot, now)
             await connection.execute(
                 update(RateBudget)
                 .where(RateBudget.name == self.name)
