@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Contact, Event, Invitation, InvitationAnswer
+from bot.db.models import Contact, Event, Invitation, InvitationAnswer, OutboxMessage, TelegramLink
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.delivery import outbox
+from bot.services.delivery.quiet import next_allowed
 from bot.services.onboarding.chats import contact_of_chat
 
 # Button and link codes → invitation statuses.
 ANSWERS = {"yes": "accepted", "no": "declined", "maybe": "not_sure"}
 CODES = {status: code for code, status in ANSWERS.items()}
 KIND = "event_invitation"
+CHUNK = 500  # people per statement when inviting
 
 
 def invitation_key(event_id: int, contact_id: int) -> str:
@@ -48,15 +53,16 @@ class InvitePlan:
 async def plan(
     session: AsyncSession, event: Event, audience: Audience, *, fallback: str | None = None
 ) -> InvitePlan:
-    """Work out an invitation round without writing anything."""
+    """Work out an invitation round without writing anything (a fixed number of queries)."""
     invited = set(
         await session.scalars(select(Invitation.contact_id).where(Invitation.event_id == event.id))
     )
     result = InvitePlan()
-    for contact in await select_contacts(session, audience):
-        if contact.id in invited:
-            result.already += 1
-            continue
+    everyone = await select_contacts(session, audience)
+    chosen = [c for c in everyone if c.id not in invited]
+    result.already = len(everyone) - len(chosen)
+    chats = await _chats(session, [c.id for c in chosen])
+    for contact in chosen:
         language = contact.language
         if language not in event.title:
             if fallback is None or fallback not in event.title:
@@ -64,7 +70,8 @@ async def plan(
                 continue
             language = fallback
         reasons = {
-            ch: await outbox.unavailable(session, contact, ch) for ch in outbox.CHANNEL_ORDER
+            ch: outbox.closed_reason(contact, ch, chat_id=chats.get(contact.id))
+            for ch in outbox.CHANNEL_ORDER
         }
         open_channels = [ch for ch, reason in reasons.items() if reason is None]
         if not open_channels:
@@ -76,6 +83,20 @@ async def plan(
     return result
 
 
+async def _chats(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, int]:
+    """The chat each of these contacts linked (the first, as outbox.recipients picks)."""
+    chats: dict[int, int] = {}
+    for first in range(0, len(contact_ids), CHUNK):
+        rows = await session.execute(
+            select(TelegramLink.contact_id, TelegramLink.chat_id)
+            .where(TelegramLink.contact_id.in_(contact_ids[first : first + CHUNK]))
+            .order_by(TelegramLink.id)
+        )
+        for contact_id, chat_id in rows:
+            chats.setdefault(contact_id, chat_id)
+    return chats
+
+
 async def invite(
     session: AsyncSession,
     event: Event,
@@ -85,27 +106,92 @@ async def invite(
     policy: outbox.DeliveryPolicy,
     fallback: str | None = None,
 ) -> int:
-    """Create the invitations of a plan and queue one message per open channel."""
-    for contact in invite_plan.new:
-        invitation = Invitation(
-            event_id=event.id, contact_id=contact.id, status="invited", invited_at=now
+    """Create the invitations of a plan and queue one message per open channel.
+
+    Set-based: a few statements per CHUNK people, not a handful per person. Channels are
+    checked again here (as outbox.enqueue would), and a message already queued under the
+    same key is left as it is.
+    """
+    people = invite_plan.new
+    chats = await _chats(session, [c.id for c in people])
+    params = {"fallback_language": fallback} if fallback else {}
+    for first in range(0, len(people), CHUNK):
+        chunk = people[first : first + CHUNK]
+        created = await session.execute(
+            insert(_table(Invitation)).returning(
+                _table(Invitation).c.id, _table(Invitation).c.contact_id
+            ),
+            [
+                {
+                    "event_id": event.id,
+                    "contact_id": c.id,
+                    "status": "invited",
+                    "invited_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in chunk
+            ],
         )
-        invitation.history = [InvitationAnswer(status="invited", channel=None, recorded_at=now)]
-        session.add(invitation)
-        await session.flush()
-        await outbox.enqueue_everywhere(
-            session,
-            contact=contact,
-            key=invitation_key(event.id, contact.id),
-            kind=KIND,
-            now=now,
-            policy=policy,
-            event_id=event.id,
-            params={"fallback_language": fallback} if fallback else {},
+        await session.execute(
+            insert(_table(InvitationAnswer)),
+            [
+                {"invitation_id": i, "status": "invited", "channel": None, "recorded_at": now}
+                for i, _contact_id in created.all()
+            ],
         )
+        messages = [
+            _message(event, contact, channel, now, policy, params)
+            for contact in chunk
+            for channel in outbox.CHANNEL_ORDER
+            if outbox.closed_reason(contact, channel, chat_id=chats.get(contact.id)) is None
+        ]
+        await _queue(session, messages)
     if event.status == "draft":
         event.status = "published"
-    return len(invite_plan.new)
+    return len(people)
+
+
+def _message(
+    event: Event,
+    contact: Contact,
+    channel: str,
+    now: datetime,
+    policy: outbox.DeliveryPolicy,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    due = next_allowed(now, policy.zone_of(contact), policy.quiet)
+    return {
+        "dedupe_key": f"{invitation_key(event.id, contact.id)}:{channel}",
+        "contact_id": contact.id,
+        "channel": channel,
+        "kind": KIND,
+        "params": params,
+        "event_id": event.id,
+        "urgent": False,
+        "send_after": due,
+        "next_attempt_at": due,
+        "status": "queued",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _queue(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    """Insert outbox rows; a key queued before (or meanwhile, elsewhere) is skipped."""
+    if not messages:
+        return
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
+        _table(OutboxMessage)
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]), messages)
+
+
+def _table(model: type[Any]) -> Table:
+    # The table, not the class: the ORM's bulk insert splits rows by which values are None.
+    return cast(Table, model.__table__)
 
 
 async def counts(session: AsyncSession, event_id: int) -> Counter[str]:
