@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +29,45 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     return count
 
 
+# Column widths come from the header and the first rows: write-only sheets take widths first.
+WIDTH_SAMPLE = 200
+
+
 def write_xlsx(
     path: Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
 ) -> int:
-    """Write one sheet per (title, header, rows); returns the number of data rows."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """Write one sheet per (title, header, rows); returns the number of data rows.
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    openpyxl's write-only mode streams rows to the file: memory stays flat however many rows.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
     count = 0
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title[:31])
-        sheet.append(list(header))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
+        sheet.freeze_panes = "A2"
+        remaining = iter(rows)
+        first = [[neutralise(v) for v in row] for row in islice(remaining, WIDTH_SAMPLE)]
+        for index in range(len(header)):
+            width = max(len(str(r[index] or "")) for r in [list(header), *first])
+            sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(width + 2, 8), 60)
+        cells = []
+        for name in header:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+        for values in first:
+            sheet.append(values)
+        count += len(first)
+        for row in remaining:
             sheet.append([neutralise(v) for v in row])
             count += 1
-        sheet.freeze_panes = "A2"
-        for column in sheet.columns:
-            width = max(len(str(c.value or "")) for c in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
     workbook.save(path)
     return count
 
