@@ -144,3 +144,35 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
     from bot.services.delivery.outbox import DeliveryPolicy
 
     return DeliveryPolicy(settings.zone, settings.quiet)
+
+
+class Rows:
+    """Print rows as a table when there are few; past `limit`, as tab-separated lines as they
+    come, so that 50,000 contacts neither wait for nor fill memory with one rich table."""
+
+    def __init__(self, *header: str, title: str | None = None, limit: int = 500) -> None:
+        self.header, self.title, self.limit = header, title, limit
+        self.waiting: list[list[str]] | None = []  # None once streaming
+
+    def add(self, *values: str) -> None:
+        row = [v.replace("\t", " ").replace("\n", " ") for v in values]
+        if self.waiting is None:
+            click.echo("\t".join(row))
+            return
+        self.waiting.append(row)
+        if len(self.waiting) > self.limit:
+            click.echo("\t".join(self.header))
+            click.echo("\n".join("\t".join(r) for r in self.waiting))
+            self.waiting = None
+
+    def close(self) -> None:
+        """Print the table if it was small enough to wait for."""
+        if self.waiting is None:
+            return
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(*self.header, title=self.title)
+        for row in self.waiting:
+            table.add_row(*(escape(v) for v in row))
+        __getattr__("console").print(table)

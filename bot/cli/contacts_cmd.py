@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot.cli.common import (
+    Rows,
     State,
     console,
     database_trouble,
@@ -128,6 +129,7 @@ def _stopped(stopped: imports.ImportStopped) -> str:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+STREAM_BATCH = 1000  # rows read at a time by list and export
 
 
 def _audience_options(command: F) -> F:
@@ -151,33 +153,35 @@ def _audience_options(command: F) -> F:
 def list_(state: State, **filters: tuple[str, ...]) -> None:
     """List contacts as a table; each filter narrows, repeat one to widen it."""
     audience = Audience.build(**filters)
+    rows = Rows("name", "email", "telegram", "role", "municipality", "country", "lang", "tags")
+    by_role: Counter[str] = Counter()
 
-    async def work(database: Database) -> list[registry.Contact]:
-        async with database.session_scope() as session:
-            return await select_contacts(session, audience)
+    async def work(database: Database) -> None:
+        async with database.read_scope() as session:
+            found = await session.stream_scalars(
+                audience.query().execution_options(yield_per=STREAM_BATCH)
+            )
+            async for c in found:
+                by_role[c.role] += 1
+                telegram = f"@{c.telegram_username}" if c.telegram_username else ""
+                if c.telegram_state == "active":
+                    telegram += " ✓"
+                rows.add(
+                    c.name,
+                    c.email or "—",
+                    telegram,
+                    c.role,
+                    c.municipality or "",
+                    c.country,
+                    c.language,
+                    ", ".join(c.tag_names),
+                )
 
-    people = with_database(state.settings, work)
-    table = Table("name", "email", "telegram", "role", "municipality", "country", "lang", "tags")
-    for c in people:
-        telegram = f"@{c.telegram_username}" if c.telegram_username else ""
-        if c.telegram_state == "active":
-            telegram += " ✓"
-        table.add_row(
-            c.name,
-            c.email or "—",
-            telegram,
-            c.role,
-            c.municipality or "",
-            c.country,
-            c.language,
-            ", ".join(c.tag_names),
-        )
-    console.print(table)
-    by_role = Counter(c.role for c in people)
+    with_database(state.settings, work)
+    rows.close()
+    total = by_role.total()
     summary = ", ".join(f"{n} {role}" for role, n in sorted(by_role.items()))
-    console.print(
-        f"{len(people)} contact(s) ({audience.describe()}){': ' + summary if people else ''}"
-    )
+    console.print(f"{total} contact(s) ({audience.describe()}){': ' + summary if total else ''}")
 
 
 @contacts.command("show")

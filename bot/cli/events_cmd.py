@@ -11,7 +11,16 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import State, console, delivery_policy, errors, fail, pass_state, with_database
+from bot.cli.common import (
+    Rows,
+    State,
+    console,
+    delivery_policy,
+    errors,
+    fail,
+    pass_state,
+    with_database,
+)
 from bot.db.models import Event
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES
@@ -297,35 +306,36 @@ def rsvps(state: State, key: str, file: Path | None) -> None:
     if file is not None and file.suffix.lower() not in (".csv", ".xlsx"):
         fail(f"{file.name}: use a .csv or .xlsx file name")
     event, counts = _find(state, key)
+    zone = registry.zone_of(event)
+    header = [*RSVP_COLUMNS[:5], f"answered ({event.timezone})", "channel"]
+    shown = Rows(*header, title=f"{event.slug}: {_answers(counts)}")
+    kept: list[list[str]] = []  # for --export only
 
-    async def work(database: Database) -> list[registry.Rsvp]:
-        async with database.session_scope() as session:
-            return await registry.list_rsvps(session, event)
+    async def work(database: Database) -> int:
+        count = 0
+        async with database.read_scope() as session:
+            async for p in invitations.stream_rsvps(session, event):
+                row = [
+                    p.name,
+                    p.email or "",
+                    p.organisation or "",
+                    p.municipality or "",
+                    ANSWER_LABELS[p.status],
+                    f"{p.answered_at.astimezone(zone):%Y-%m-%d %H:%M}" if p.answered_at else "",
+                    p.channel or "",
+                ]
+                shown.add(*row)
+                if file is not None:
+                    kept.append(row)
+                count += 1
+        return count
 
-    people = with_database(state.settings, work)
-    if not people:
+    if not with_database(state.settings, work):
         console.print(f"No invitations for {event.slug} yet; nothing to show or export.")
         return
-    zone = registry.zone_of(event)
-    rows = [
-        [
-            p.name,
-            p.email or "",
-            p.organisation or "",
-            p.municipality or "",
-            ANSWER_LABELS[p.status],
-            f"{p.answered_at.astimezone(zone):%Y-%m-%d %H:%M}" if p.answered_at else "",
-            p.channel or "",
-        ]
-        for p in people
-    ]
-    header = [*RSVP_COLUMNS[:5], f"answered ({event.timezone})", "channel"]
-    table = Table(*header, title=f"{event.slug}: {_answers(counts)}")
-    for row in rows:
-        table.add_row(*(escape(v) for v in row))
-    console.print(table)
+    shown.close()
     if file is not None:
-        count = write_table(file, header, rows, title=event.slug)
+        count = write_table(file, header, kept, title=event.slug)
         console.print(f"Wrote {count} answer(s) to {file}.")
 
 

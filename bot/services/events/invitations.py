@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from bot.db.models import Contact, Event, Invitation, InvitationAnswer, OutboxMe
 from bot.services.contacts.audience import Audience, select_contacts
 from bot.services.delivery import outbox
 from bot.services.delivery.quiet import next_allowed
+from bot.services.events.registry import ANSWER_ORDER, Rsvp
 from bot.services.onboarding.chats import contact_of_chat
 
 # Button and link codes → invitation statuses.
@@ -402,3 +403,36 @@ async def record_attendance(
             report.absent.append(contact.name)
     report.unknown = sorted(wanted - seen)
     return report
+
+
+async def stream_rsvps(session: AsyncSession, event: Event) -> AsyncIterator[Rsvp]:
+    """Yield everyone invited with their latest answer, by answer then name, a batch at a time
+    (list_rsvps in bulk: the same rows without holding them all)."""
+    last_channel = (
+        select(InvitationAnswer.channel)
+        .where(InvitationAnswer.invitation_id == Invitation.id)
+        .order_by(InvitationAnswer.recorded_at.desc(), InvitationAnswer.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    order = case({status: n for n, status in enumerate(ANSWER_ORDER)}, value=Invitation.status)
+    query = (
+        select(
+            Contact.id,
+            Contact.name,
+            Contact.email,
+            Contact.organisation,
+            Contact.municipality,
+            Contact.language,
+            Invitation.status,
+            Invitation.invited_at,
+            Invitation.answered_at,
+            last_channel,
+        )
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(Invitation.event_id == event.id)
+        .order_by(order, Contact.name, Contact.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    async for row in await session.stream(query):
+        yield Rsvp(*row)
