@@ -24,7 +24,7 @@ from bot.cli.common import (
 from bot.db.session import Database
 from bot.db.vocab import LANGUAGES, ROLES, STAKEHOLDER_GROUPS
 from bot.services.contacts import imports, registry
-from bot.services.contacts.audience import Audience, select_contacts
+from bot.services.contacts.audience import Audience
 from bot.services.contacts.rows import (
     COLUMNS,
     ContactFileError,
@@ -85,7 +85,7 @@ def import_(state: State, file: Path, skip_invalid: bool, dry_run: bool) -> None
     parsed = _read(file)
 
     async def work(database: Database) -> registry.ImportPlan:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             plan = await registry.plan_import(session, parsed.rows)
         refused = parsed.errors + plan.conflicts
         if dry_run or (refused and not skip_invalid):
@@ -218,9 +218,12 @@ def export(state: State, file: Path, **filters: tuple[str, ...]) -> None:
     audience = Audience.build(**filters)
 
     async def work(database: Database) -> list[list[str]]:
-        async with database.session_scope() as session:
-            people = await select_contacts(session, audience)
-            return [list(registry.as_row(c).values()) for c in people]
+        # Rows of text, read a batch at a time: not every contact as an object at once.
+        async with database.read_scope() as session:
+            found = await session.stream_scalars(
+                audience.query().execution_options(yield_per=STREAM_BATCH)
+            )
+            return [list(registry.as_row(c).values()) async for c in found]
 
     rows = with_database(state.settings, work)
     count = write_table(file, COLUMNS, rows, title="contacts")
