@@ -191,7 +191,7 @@ def show(state: State, key: str) -> None:
     """Show one contact by EMAIL, @username or id."""
 
     async def work(database: Database) -> registry.Contact | None:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             return await registry.find(session, key)
 
     contact = with_database(state.settings, work)

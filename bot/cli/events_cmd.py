@@ -181,7 +181,7 @@ def _span(starts: datetime, ends: datetime, timezone: str) -> str:
 
 def _find(state: State, key: str) -> tuple[Event, registry.AnswerCounts]:
     async def work(database: Database) -> tuple[Event, registry.AnswerCounts] | None:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             event = await registry.find_event(session, key)
             if event is None:
                 return None
@@ -201,7 +201,7 @@ def list_(state: State, language: str) -> None:
     """List events, soonest first, with how many were invited and what they answered."""
 
     async def work(database: Database) -> list[registry.EventOverview]:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             return await registry.list_events(session)
 
     overviews = with_database(state.settings, work)

@@ -76,7 +76,7 @@ def export(
     zone = state.settings.zone
 
     async def work(database: Database) -> list[exports.Sheet]:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             event_id = None
             if event_key is not None:
                 event = await registry.find_event(session, event_key)
@@ -151,7 +151,7 @@ def report(
     zone = state.settings.zone
 
     async def work(database: Database) -> funding_report.ReportFigures:
-        async with database.session_scope() as session:
+        async with database.read_scope() as session:
             held_by = (
                 datetime.combine(as_of.date() + timedelta(days=1), time(0), tzinfo=zone)
                 if as_of is not None
