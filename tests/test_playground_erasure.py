@@ -63,11 +63,10 @@ async def eventually(check: Callable[[], Any], timeout: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
-def named(text: str) -> list[str]:
-    """The traces of Ilze found in `text` (case-insensitive)."""
-    return [t for t in TRACES if t.lower() in text.lower()] + (
-        [str(ILZE_USER)] if str(ILZE_USER) in text else []
-    )
+def named(text: str, *, by_id: bool = True) -> list[str]:
+    """The traces of Ilze found in `text` (case-insensitive); `by_id`: her Telegram id too."""
+    found = [t for t in TRACES if t.lower() in text.lower()]
+    return found + ([str(ILZE_USER)] if by_id and str(ILZE_USER) in text else [])
 
 
 def decoded(snapshot: dict[str, Any]) -> str:
@@ -156,9 +155,9 @@ async def nothing_of_ilze_after_a_restart(running: Stoppable, database: Database
 
 
 async def test_a_person_erased_in_the_console_leaves_the_running_playground(
-    sqlite_database: Database,
+    database: Database,
 ) -> None:
-    async with playground_on(sqlite_database) as running:
+    async with playground_on(database) as running:
         ilze, _, _ = await ilze_in_her_chat_and_mailbox(running)
         before = (await running.get("/play/api/state"))["version"]
         assert "Ilze Kalniņa" in await running.console(f"/contacts/{ilze}/erase")
@@ -168,7 +167,7 @@ async def test_a_person_erased_in_the_console_leaves_the_running_playground(
         assert ILZE not in [p["email"] for p in state["people"]] and state["version"] != before
         assert named(await shown(running.http)) == []
         assert (await running.http.get(f"/play/api/chat/{ilze}")).status_code == 400
-        await nothing_of_ilze_after_a_restart(running, sqlite_database)
+        await nothing_of_ilze_after_a_restart(running, database)
 
 
 async def test_a_person_who_deletes_their_data_in_the_chat_leaves_the_running_playground(
@@ -187,4 +186,14 @@ async def test_a_person_who_deletes_their_data_in_the_chat_leaves_the_running_pl
 
         await eventually(off_the_list)
         assert named(await shown(running.http)) == []
+        # Her chat on Telegram's side (its id is hers) is emptied; the bot still says goodbye.
+        await user.wait_for(lambda: "dati ir dzēsti" in str(user.chat.find(privacy.message_id)))
+        left = [m.to_api(user.chat) for m in user.chat.messages]
+        assert (
+            named(
+                json.dumps([user.chat.to_api(), left], ensure_ascii=False, default=repr),
+                by_id=False,
+            )
+            == []
+        )
         await nothing_of_ilze_after_a_restart(running, sqlite_database)

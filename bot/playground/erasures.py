@@ -17,6 +17,8 @@ from bot.sandbox import EmulatedUser, snapshot
 from bot.sandbox.mail_server import MailServer
 from bot.sandbox.telegram_state import Chat, ChatMessage, EmulatorState
 
+ERASED = "[erased]"  # the name an erased person's chat shows the bot
+
 
 def parsed(stored: str | None) -> dict[str, Any]:
     """The saved chats as the database holds them (`bot.services.marks`), or none."""
@@ -33,17 +35,14 @@ def take_back(
 ) -> None:
     """Show the chats and mailboxes as `stored` has them; drop the phones of `erased` contacts.
 
-    `users` (contact id -> emulated user) loses the erased ones.
+    `users` (contact id -> emulated user) loses the erased ones. Their chats stay on the
+    emulated Telegram's side, emptied, as a real one would: the bot may still be editing its
+    last message there (/privacy's "deleted").
     """
     gone = [users.pop(contact_id) for contact_id in set(erased) if contact_id in users]
     dropped = {f for user in [*gone, *users.values()] for f in _files(user.chat.messages)}
     for user in gone:
-        state.chats.pop(user.id, None)
-        state.users.pop(user.id, None)
-    ids = {user.id for user in gone}
-    state.callback_queries = {
-        key: query for key, query in state.callback_queries.items() if query.user_id not in ids
-    }
+        _empty(user)
     for user in users.values():
         user.chat.messages.clear()
     mail.messages.clear()
@@ -55,6 +54,23 @@ def take_back(
         keep_ids(user.chat)
         user.seen_all()
     state.changed()
+
+
+def _empty(user: EmulatedUser) -> None:
+    """Leave the chat's messages their ids and nothing else; leave its user no name."""
+    user.user.first_name, user.user.last_name, user.user.username = ERASED, None, None
+    nobody = user.user.to_api()
+    user.chat.messages[:] = [
+        ChatMessage(
+            message_id=m.message_id,
+            chat_id=m.chat_id,
+            from_bot=m.from_bot,
+            sender=m.sender if m.from_bot else nobody,
+            date=m.date,
+            deleted=m.deleted,
+        )
+        for m in user.chat.messages
+    ]
 
 
 def keep_ids(chat: Chat) -> None:

@@ -13,7 +13,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,6 +156,8 @@ class Playground:
                 await task
             finally:
                 saver.cancel()
+                with suppress(asyncio.CancelledError):
+                    await saver  # a save it was in the middle of has ended before the last one
             # The service closed its database; save what the phones and mailboxes show.
             await self._save_to(settings.database_url)
 
