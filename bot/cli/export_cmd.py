@@ -75,7 +75,7 @@ def export(
         fail(f"--to {end:%Y-%m-%d} is before --from {start:%Y-%m-%d}")
     zone = state.settings.zone
 
-    async def work(database: Database) -> list[exports.Sheet]:
+    async def work(database: Database) -> list[tuple[str, int]]:
         async with database.read_scope() as session:
             event_id = None
             if event_key is not None:
@@ -87,23 +87,24 @@ def export(
             scope = exports.Scope(zone, _day(start), _day(end), event_id)
             with _progress() as progress:
                 task = progress.add_task("Reading the database", total=None)
-                return await exports.collect(
+                return await exports.write_out(
                     session,
                     scope,
-                    lambda name: progress.update(task, description=f"Read {name}"),
+                    xlsx=file,
+                    folder=folder,
+                    progress=lambda name: progress.update(task, description=f"Wrote {name}"),
                 )
 
     sheets = with_database(state.settings, work)
     table = Table("sheet", "rows", title=f"Times in {zone.key}")
-    for sheet in sheets:
-        table.add_row(sheet.name, str(len(sheet.rows)))
+    for name, rows in sheets:
+        table.add_row(name, str(rows))
     console.print(table)
     if file is not None:
-        count = exports.write_workbook(file, sheets)
+        count = sum(rows for _name, rows in sheets)
         console.print(f"Wrote {len(sheets)} sheet(s), {count} row(s) to {file}.")
     if folder is not None:
-        paths = exports.write_folder(folder, sheets)
-        console.print(f"Wrote {len(paths)} CSV file(s) to {folder}/.")
+        console.print(f"Wrote {len(sheets)} CSV file(s) to {folder}/.")
     console.print("[yellow]note:[/] the contacts sheet holds personal data; keep the file safe.")
 
 

@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import (
     AuditEntry,
     Contact,
+    ContactTag,
     Event,
     Invitation,
     InvitationAnswer,
@@ -39,7 +40,7 @@ from bot.db.models import (
     SurveyResponse,
 )
 from bot.db.vocab import LANGUAGES
-from bot.services.reporting.tables import write_csv, write_xlsx
+from bot.services.reporting.tables import XlsxWriter, write_csv, write_xlsx
 from bot.services.surveys.registry import answer_cell
 from bot.textformat import pick_language
 
@@ -83,23 +84,43 @@ async def collect(
     """Read every table in scope, telling `progress` the name of each sheet as it is done."""
     builder = _Builder(session, scope)
     sheets = []
-    for step in (
-        builder.contacts,
-        builder.events,
-        builder.invitations,
-        builder.history,
-        builder.attendance,
-        builder.surveys,
-        builder.recommendations,
-        builder.updates,
-        builder.deliveries,
-        builder.audit,
-    ):
+    for step in builder.steps():
         for sheet in await step():
             sheets.append(sheet)
             if progress is not None:
                 progress(sheet.name)
     return sheets
+
+
+async def write_out(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    xlsx: Path | None = None,
+    folder: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[str, int]]:
+    """Export to an XLSX file and/or a folder of CSV files, one sheet at a time: each is
+    written and let go before the next is read, so memory holds one table, not all of them.
+    Returns each sheet's name and number of rows."""
+    workbook = XlsxWriter() if xlsx is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    builder = _Builder(session, scope)
+    for step in builder.steps():
+        for sheet in await step():
+            if workbook is not None:
+                workbook.add(sheet.name, sheet.header, sheet.rows)
+            if folder is not None:
+                write_csv(_csv_path(folder, sheet), sheet.header, sheet.rows)
+            written.append((sheet.name, len(sheet.rows)))
+            if progress is not None:
+                progress(sheet.name)
+        session.expunge_all()  # the step's rows and objects go before the next is read
+    if workbook is not None and xlsx is not None:
+        workbook.save(xlsx)
+    return written
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> int:
@@ -112,10 +133,14 @@ def write_folder(directory: Path, sheets: Sequence[Sheet]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for sheet in sheets:
-        path = directory / f"{sheet.name.replace(' ', '_')}.csv"  # "survey_visit-feedback.csv"
+        path = _csv_path(directory, sheet)
         write_csv(path, sheet.header, sheet.rows)
         paths.append(path)
     return paths
+
+
+def _csv_path(directory: Path, sheet: Sheet) -> Path:
+    return directory / f"{sheet.name.replace(' ', '_')}.csv"  # "survey_visit-feedback.csv"
 
 
 class _Builder:
@@ -131,6 +156,21 @@ class _Builder:
         self.rec_slugs: dict[int, str] = {}
         self.survey_slugs: dict[int, str] = {}
 
+    def steps(self) -> list[Callable[[], Awaitable[list[Sheet]]]]:
+        """The sheets' builders in order (later ones use what earlier ones found)."""
+        return [
+            self.contacts,
+            self.events,
+            self.invitations,
+            self.history,
+            self.attendance,
+            self.surveys,
+            self.recommendations,
+            self.updates,
+            self.deliveries,
+            self.audit,
+        ]
+
     def local(self, moment: datetime | None) -> str:
         return f"{moment.astimezone(self.scope.zone):%Y-%m-%d %H:%M}" if moment else ""
 
@@ -139,8 +179,16 @@ class _Builder:
         return f"{name} ({self.zone_name})"
 
     async def contacts(self) -> list[Sheet]:
-        query = select(Contact).options(selectinload(Contact.tags)).order_by(Contact.id)
-        every = list(await self.session.scalars(query))
+        # Columns, not objects: 50,000 contacts as rows of values, with tags from one query.
+        read = f"{CONTACT_FIELDS} created_at erased_at"
+        query = select(*(getattr(Contact, name) for name in _words(read))).order_by(Contact.id)
+        every = list(await self.session.execute(query))
+        tags: dict[int, list[str]] = {}
+        found = await self.session.execute(
+            select(ContactTag.contact_id, ContactTag.tag).order_by(ContactTag.tag)
+        )
+        for contact_id, tag in found:
+            tags.setdefault(contact_id, []).append(tag)
         self.names = {c.id: c.name for c in every}
         if self.scope.event_id is not None:
             invited = set(
@@ -153,7 +201,7 @@ class _Builder:
         rows = [
             [
                 *_fields(c, CONTACT_FIELDS),
-                ", ".join(c.tag_names),
+                ", ".join(tags.get(c.id, ())),
                 self.local(c.created_at),
                 self.local(c.erased_at),
             ]
@@ -252,8 +300,13 @@ class _Builder:
 
     async def attendance(self) -> list[Sheet]:
         counts: dict[int, Counter[str]] = {i: Counter() for i in self.event_ids}
-        for invitation in await self._invitations():
-            counts[invitation.event_id][invitation.status] += 1
+        found = await self.session.execute(
+            select(Invitation.event_id, Invitation.status, func.count())
+            .where(Invitation.event_id.in_(self.event_ids))
+            .group_by(Invitation.event_id, Invitation.status)
+        )
+        for event_id, status, number in found:
+            counts[event_id][status] += number
         statuses = _words("accepted attended no_show declined not_sure waitlisted")
         header = ["event", "invited", *statuses, "attendance_taken"]
         rows = [
@@ -378,10 +431,14 @@ class _Builder:
 
     async def deliveries(self) -> list[Sheet]:
         # Never the rendered text: the export is for following up, not for re-reading mail.
-        query = select(OutboxMessage).where(*self.scope.within(OutboxMessage.created_at))
+        # Only the columns shown, not whole rows: a large queue's texts stay in the database.
+        fields = "id kind channel status attempts last_error contact_id"
+        read = f"{fields} language event_id survey_id recommendation_id created_at sent_at"
+        query = select(*(getattr(OutboxMessage, name) for name in _words(read))).where(
+            *self.scope.within(OutboxMessage.created_at)
+        )
         if self.scope.event_id is not None:
             query = query.where(OutboxMessage.event_id == self.scope.event_id)
-        fields = "id kind channel status attempts last_error contact_id"
         header = [
             *_words(fields),
             *_words("name language event survey recommendation"),
@@ -399,7 +456,7 @@ class _Builder:
                 self.local(m.created_at),
                 self.local(m.sent_at),
             ]
-            for m in await self.session.scalars(query.order_by(OutboxMessage.id))
+            for m in await self.session.execute(query.order_by(OutboxMessage.id))
         ]
         return [Sheet("deliveries", header, rows)]
 

@@ -36,20 +36,30 @@ WIDTH_SAMPLE = 200
 def write_xlsx(
     path: Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
 ) -> int:
-    """Write one sheet per (title, header, rows); returns the number of data rows.
+    """Write one sheet per (title, header, rows); returns the number of data rows."""
+    workbook = XlsxWriter()
+    count = sum(workbook.add(title, header, rows) for title, header, rows in sheets)
+    workbook.save(path)
+    return count
 
-    openpyxl's write-only mode streams rows to the file: memory stays flat however many rows.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-    count = 0
-    for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title[:31])
+class XlsxWriter:
+    """A workbook in openpyxl's write-only mode: each sheet's rows go to a temporary file as
+    they are added, so memory stays flat however many rows, and the caller may drop them."""
+
+    def __init__(self) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        self.workbook = Workbook(write_only=True)
+        self.bold = Font(bold=True)
+
+    def add(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Add a sheet; returns its number of data rows."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils import get_column_letter
+
+        sheet = self.workbook.create_sheet(title[:31])
         sheet.freeze_panes = "A2"
         remaining = iter(rows)
         first = [[neutralise(v) for v in row] for row in islice(remaining, WIDTH_SAMPLE)]
@@ -59,17 +69,19 @@ def write_xlsx(
         cells = []
         for name in header:
             cell = WriteOnlyCell(sheet, value=name)
-            cell.font = bold
+            cell.font = self.bold
             cells.append(cell)
         sheet.append(cells)
         for values in first:
             sheet.append(values)
-        count += len(first)
+        count = len(first)
         for row in remaining:
             sheet.append([neutralise(v) for v in row])
             count += 1
-    workbook.save(path)
-    return count
+        return count
+
+    def save(self, path: Path) -> None:
+        self.workbook.save(path)
 
 
 def write_table(
