@@ -18,6 +18,7 @@ from bot.db.session import Database
 from bot.playground.runtime import USER_ID_BASE
 from bot.sandbox import ChatMessage, EmulatedUser
 from bot.services import marks
+from bot.services.contacts.erasure import Traces, forget_in_snapshot
 from tests.test_playground import ILZE, Running, start
 
 # Everything that names Ilze Kalniņa (bot/demo/contacts.csv), as texts show it.
@@ -104,10 +105,13 @@ async def saved(database: Database) -> str:
     return decoded(stored)
 
 
-async def ilze_in_her_chat_and_mailbox(running: Running) -> tuple[int, EmulatedUser, ChatMessage]:
+async def ilze_in_her_chat_and_mailbox(
+    running: Running,
+) -> tuple[int, EmulatedUser, ChatMessage, int]:
     """Ilze answers the invitation and asks what is stored about her, so both show her data.
 
-    Returns her contact id, her phone and the bot's /privacy message.
+    Returns her contact id, her phone, the bot's /privacy message and the id of the digest
+    that names her in the coordinator's chat.
     """
     ilze, user = await running.person(ILZE), await running.user(ILZE)
     assert user.id == ILZE_USER
@@ -117,24 +121,29 @@ async def ilze_in_her_chat_and_mailbox(running: Running) -> tuple[int, EmulatedU
     # The next morning the coordinator's digest names her, in Sandra's chat and mailbox.
     await running.post("/play/api/clock", {"minutes": 21 * 60})
     sandra = await running.user(SANDRA)
-    await sandra.wait_for(lambda: any("Ilze Kalniņa" in (m.text or "") for m in sandra.messages))
+    digest = await sandra.wait_for_message(lambda m: "Ilze Kalniņa" in (m.text or ""), timeout=10)
     assert running.play.mail is not None
     await running.play.mail.wait_for_address(ILZE, timeout=10)
     await running.play.save()
     assert named(await shown(running.http)) and named(await saved(running.play.database))
-    return ilze["id"], user, privacy
+    return ilze["id"], user, privacy, digest.message_id
 
 
-async def nothing_of_ilze_after_a_restart(running: Stoppable, database: Database) -> None:
+async def nothing_of_ilze_after_a_restart(
+    running: Stoppable, database: Database, digest: int
+) -> None:
     """Something changes and the playground stops and starts again: Ilze stays gone."""
-    # Sandra's digest that named Ilze is gone: her next message must not reuse its id.
+    # Sandra's digest that named Ilze is gone; the bot still knows its id, so new messages
+    # in her chat must get ids after it.
     person = (await running.person(SANDRA))["id"]
     await running.post(f"/play/api/chat/{person}/send", {"text": "/help"})
     await running.play.users[person].wait_for_message(
         lambda m: "/events" in (m.text or ""), timeout=10
     )
-    ids = [m["id"] for m in (await running.get(f"/play/api/chat/{person}"))["messages"]]
-    assert len(ids) == len(set(ids))
+    messages = (await running.get(f"/play/api/chat/{person}"))["messages"]
+    ids = [m["id"] for m in messages]
+    answer = [m["id"] for m in messages if "/events" in m["html"]][-1]
+    assert len(ids) == len(set(ids)) and answer > digest + 1  # after /help, itself after it
     assert named(await shown(running.http)) == []
     assert named(await saved(database)) == []
     await running.stopped()
@@ -150,15 +159,17 @@ async def nothing_of_ilze_after_a_restart(running: Stoppable, database: Database
         await again.play.users[person].wait_for_message(
             lambda m: "/events" in (m.text or ""), timeout=10
         )
-        after = [m["id"] for m in (await again.get(f"/play/api/chat/{person}"))["messages"]]
-        assert len(after) == len(set(after)) >= len(before) + 2
+        messages = (await again.get(f"/play/api/chat/{person}"))["messages"]
+        after = [m["id"] for m in messages]
+        answer = [m["id"] for m in messages if "/events" in m["html"]][-1]
+        assert len(after) == len(set(after)) >= len(before) + 2 and answer > max(ids) + 1
 
 
 async def test_a_person_erased_in_the_console_leaves_the_running_playground(
     database: Database,
 ) -> None:
     async with playground_on(database) as running:
-        ilze, _, _ = await ilze_in_her_chat_and_mailbox(running)
+        ilze, _, _, digest = await ilze_in_her_chat_and_mailbox(running)
         before = (await running.get("/play/api/state"))["version"]
         assert "Ilze Kalniņa" in await running.console(f"/contacts/{ilze}/erase")
         await running.press_in_console(f"/contacts/{ilze}/erase")
@@ -167,14 +178,14 @@ async def test_a_person_erased_in_the_console_leaves_the_running_playground(
         assert ILZE not in [p["email"] for p in state["people"]] and state["version"] != before
         assert named(await shown(running.http)) == []
         assert (await running.http.get(f"/play/api/chat/{ilze}")).status_code == 400
-        await nothing_of_ilze_after_a_restart(running, database)
+        await nothing_of_ilze_after_a_restart(running, database, digest)
 
 
 async def test_a_person_who_deletes_their_data_in_the_chat_leaves_the_running_playground(
     sqlite_database: Database,
 ) -> None:
     async with playground_on(sqlite_database) as running:
-        ilze, user, privacy = await ilze_in_her_chat_and_mailbox(running)
+        ilze, user, privacy, digest = await ilze_in_her_chat_and_mailbox(running)
         press = f"/play/api/chat/{ilze}/press"
         await running.post(press, {"message_id": privacy.message_id, "data": "privacy:delete"})
         await user.wait_for(lambda: "privacy:confirm" in str(user.chat.find(privacy.message_id)))
@@ -196,4 +207,17 @@ async def test_a_person_who_deletes_their_data_in_the_chat_leaves_the_running_pl
             )
             == []
         )
-        await nothing_of_ilze_after_a_restart(running, sqlite_database)
+        await nothing_of_ilze_after_a_restart(running, sqlite_database, digest)
+
+
+def test_a_message_about_an_erased_person_leaves_its_id_taken_in_the_saved_chats() -> None:
+    traces = Traces(texts=("Ilze Kalniņa",), numbers=(ILZE_USER,), address=ILZE)
+    chat = [
+        {"message_id": 1, "from_bot": True, "sender": {"id": 1}, "date": 5, "text": "Labrīt"},
+        {"message_id": 2, "from_bot": True, "sender": {"id": 1}, "date": 6, "text": "Ilze Kalniņa"},
+    ]
+    data = {"version": 1, "chats": {"555": chat, str(ILZE_USER): chat}, "mail": []}
+    kept = forget_in_snapshot(data, traces)["chats"]
+    assert list(kept) == ["555"] and kept["555"][0] == chat[0]
+    gone = {"message_id": 2, "from_bot": True, "date": 6, "sender": {}, "deleted": True}
+    assert kept["555"][1] == gone

@@ -43,6 +43,7 @@ def take_back(
     dropped = {f for user in [*gone, *users.values()] for f in _files(user.chat.messages)}
     for user in gone:
         _empty(user)
+    tops = {user.id: len(user.chat.messages) for user in users.values()}
     for user in users.values():
         user.chat.messages.clear()
     mail.messages.clear()
@@ -51,7 +52,7 @@ def take_back(
     for file_id in dropped - shown:
         state.files.pop(file_id, None)
     for user in users.values():
-        keep_ids(user.chat)
+        keep_ids(user.chat, tops[user.id])
         user.seen_all()
     state.changed()
 
@@ -73,17 +74,19 @@ def _empty(user: EmulatedUser) -> None:
     ]
 
 
-def keep_ids(chat: Chat) -> None:
-    """Hold the ids of dropped messages with deleted ones, so a new message gets a new id.
+def keep_ids(chat: Chat, top: int = 0) -> None:
+    """Hold the ids of dropped messages (up to `top` at least) with deleted ones.
 
-    The emulator numbers a chat's messages by their count; the bot still knows the old ids.
+    The emulator numbers a chat's messages by their count, but the bot still knows the old
+    ids: a new message must get a new one.
     """
     taken = {message.message_id for message in chat.messages}
-    if len(taken) == len(chat.messages) == max(taken, default=0):
+    top = max(top, *taken) if taken else top
+    if len(taken) == len(chat.messages) == top:
         return
     holes = [
         ChatMessage(message_id=n, chat_id=chat.id, from_bot=True, sender={}, date=0, deleted=True)
-        for n in range(1, max(taken, default=0) + 1)
+        for n in range(1, top + 1)
         if n not in taken
     ]
     chat.messages[:] = sorted([*chat.messages, *holes], key=lambda m: m.message_id)

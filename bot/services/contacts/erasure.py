@@ -28,14 +28,15 @@
   log, recommendation texts, ...) is searched for their name, email, phone, username and
   Telegram ids, and each mention is replaced by "[erased]".
 - database_marks (the playground's saved chats): their chat and emails to or about them are
-  dropped; other messages that mention them are dropped too.
+  dropped; other messages that mention them become empty deleted ones (their ids stay taken).
 
 Not reached here: files outside the database (event, survey and recommendation files,
 exports already written, backups), which are the coordinator's to edit; a first name alone
 in someone else's free text (only the full name is searched, so namesakes keep theirs); an
 unfinished anonymous response's resume key (a keyed hash: only the signing key ties it to
 a recipient row, and it is cleared when the response is finished); and a running
-playground's phones and mailboxes in memory, which it must drop with `forget_in_snapshot`.
+playground's phones and mailboxes in memory, which it takes back from the rewritten saved
+chats (bot.playground.erasures).
 """
 
 from __future__ import annotations
@@ -268,18 +269,26 @@ async def _forget_in_snapshot(session: AsyncSession, traces: Traces) -> None:
 
 
 def forget_in_snapshot(data: dict[str, Any], traces: Traces) -> dict[str, Any]:
-    """Drop the person's chat, and messages and emails that are to or about them.
+    """Drop the person's chat, emails to or about them, and the texts of messages about them.
 
     The playground keeps its phones and mailboxes in this shape (bot.sandbox.snapshot);
-    a running playground applies the same to what it holds.
+    a running playground takes the result back (bot.playground.erasures).
     """
     chats = {
-        key: [m for m in messages if not _message_mentions(m, traces)]
+        key: [_gone(m) if _message_mentions(m, traces) else m for m in messages]
         for key, messages in (data.get("chats") or {}).items()
         if int(key) not in traces.numbers
     }
     mail = [m for m in data.get("mail") or () if not _mail_mentions(m, traces)]
     return {**data, "chats": chats, "mail": mail}
+
+
+def _gone(message: dict[str, Any]) -> dict[str, Any]:
+    """A deleted message in its place: the bot still knows its id, a new one must not take it."""
+    kept: dict[str, Any] = {
+        k: message[k] for k in ("message_id", "from_bot", "date") if k in message
+    }
+    return {**kept, "sender": {}, "deleted": True}
 
 
 def _message_mentions(message: dict[str, Any], traces: Traces) -> bool:
