@@ -12,7 +12,7 @@ from bot.db.session import Database
 
 async def load(database: Database, chat_id: int) -> dict[str, Any]:
     """The chat's state as last saved by any instance ({} if none)."""
-    async with database.session_scope() as session:
+    async with database.read_scope() as session:  # before every update: it must not wait
         data = await session.scalar(select(ChatState.data).where(ChatState.chat_id == chat_id))
     return dict(data or {})
 

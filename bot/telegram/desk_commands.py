@@ -39,14 +39,19 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 ANSWERS = ("accepted", "waitlisted", "not_sure", "declined", "invited", "attended", "no_show")
 
 
-def coordinators_only(handler: Callable[..., Awaitable[str]]) -> Handler:
-    """Check the role in the database now; anyone else gets the ordinary help."""
+Reply = Callable[..., Awaitable[str]]
+
+
+def coordinators_only(handler: Reply, *, write: bool = False) -> Handler:
+    """Check the role in the database now; anyone else gets the ordinary help.
+
+    The reply reads only (and answers while the database is being written) unless `write`."""
 
     @wraps(handler)
     async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         d, message = deps(context), update.effective_message
         assert message is not None
-        async with d.database.session_scope() as session:
+        async with d.database.session_scope(write=write) as session:
             coordinator = await onboarding.is_coordinator(session, message.chat_id)
             if coordinator is not None:
                 text = await handler(d, session, coordinator.language, context.args or [])
@@ -56,6 +61,11 @@ def coordinators_only(handler: Callable[..., Awaitable[str]]) -> Handler:
         await message.reply_html(text)
 
     return checked
+
+
+def coordinators_writing(handler: Reply) -> Handler:
+    """coordinators_only for a command that changes something."""
+    return coordinators_only(handler, write=True)
 
 
 def _title(texts: dict[str, str], language: str) -> str:
@@ -94,7 +104,7 @@ async def rsvps(d: Deps, session: Any, language: str, args: list[str]) -> str:
     )
 
 
-@coordinators_only
+@coordinators_writing
 async def invite(d: Deps, session: Any, language: str, args: list[str]) -> str:
     """Invite an event's audience (only new people), as `events invite` does."""
     event = await _event(d, session, args, language)
@@ -217,7 +227,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the coordinator's workbook (every sheet of `expertbot export`) as a document."""
     d, message = deps(context), update.effective_message
     assert message is not None
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         coordinator = await onboarding.is_coordinator(session, message.chat_id)
         sheets = (
             await exports.collect(

@@ -1,4 +1,7 @@
-"""Self-service: /help, /language, /events, /tasks, /privacy, /stop, and everything else."""
+"""Self-service: /help, /language, /events, /tasks, /privacy, /stop, and everything else.
+
+Replies that only show something read in sessions that take no lock, so they answer while the
+database is being written (a long import)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from bot.telegram.rsvp_handlers import CHOSEN
 
 
 async def _contact(d: Deps, chat_id: int) -> Contact | None:
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         return await onboarding.contact_of_chat(session, chat_id)
 
 
@@ -65,7 +68,7 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     contact = await _contact(d, who.chat_id)
     language = contact.language if contact else who.language
     text = d.texts.render("help", language)
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         coordinator = await onboarding.is_coordinator(session, who.chat_id)
     if coordinator is not None:  # the role is checked in the database at every /help
         text += "\n\n" + d.texts.render("help_coordinator", language)
@@ -104,7 +107,7 @@ async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     contact = await _linked(update, d)
     if contact is None or not await _consented(update, d, contact):
         return
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         found = await selfservice.upcoming_events(session, contact.id, now=d.clock.now())
     lang = contact.language
     if not found:
@@ -121,7 +124,7 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     contact = await _linked(update, d)
     if contact is None or not await _consented(update, d, contact):
         return
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         found = await selfservice.open_tasks(session, contact.id)
     lang = contact.language
     if not found:
@@ -154,7 +157,7 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     contact = await _linked(update, d)
     if contact is None:
         return
-    async with d.database.session_scope() as session:
+    async with d.database.read_scope() as session:
         counts = await selfservice.summary(session, contact)
     lang = contact.language
     text = d.texts.render(

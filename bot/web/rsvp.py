@@ -40,7 +40,7 @@ async def _language_behind(request: Request, token: str) -> str:
         invitation_id = int(payload["i"])
     except (LinkError, KeyError, TypeError, ValueError):
         return language_of(request)
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:
         found = await _invitation(session, invitation_id)
     return found[1].language if found is not None else language_of(request)
 
@@ -54,7 +54,7 @@ async def show(request: Request) -> Response:
     except LinkError as error:
         language = await _language_behind(request, token)
         return pages.render("problem", language, 410, reason=error.reason)
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:  # answers while a writer works
         found = await _invitation(session, invitation_id)
         if found is None:
             return pages.render("problem", language_of(request), 404, reason="invalid")

@@ -30,7 +30,7 @@ async def _language_behind(request: Request) -> str:
     recipient_id = link_number(request, FORM_PURPOSE, "r")
     if recipient_id is None:
         return browser_language(request)
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         recipient = await session.get(SurveyRecipient, recipient_id)
         contact = await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
     return contact.language if contact is not None else browser_language(request)
@@ -67,7 +67,7 @@ async def _opened(request: Request) -> tuple[SurveyRecipient, str] | Response:
     except LinkError as error:
         language = await _language_behind(request)
         return pages.render("problem", language, 410, reason=error.reason)
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:
         recipient = await session.get(SurveyRecipient, found)
         contact = await surveys.contact_by_id(session, recipient.contact_id) if recipient else None
     if recipient is None or contact is None:
@@ -83,18 +83,17 @@ async def show(request: Request) -> Response:
         return found
     recipient, language = found
     token = request.path_params["token"]
-    async with deps.database.session_scope() as session:
-        recipient = await session.merge(recipient)
+    # A look writes nothing (a new response is not stored), so it answers while a writer works.
+    async with deps.database.read_scope() as session:
+        recipient = await session.merge(recipient, load=False)
         state, response = await surveys.open_response(
-            session, recipient, now=deps.clock.now(), secret=deps.links.secret
+            session, recipient, now=deps.clock.now(), secret=deps.links.secret, save=False
         )
         if state != "open" or response is None:
             return pages.render("problem", language, 409, reason=_reason(state))
         values = {q.key: v for q, v in await surveys.summary(session, response)}
         shown = await _context(session, recipient)
         editing = response.status == "finished"
-        if response.status != "finished" and not values:
-            await session.rollback()  # a look creates nothing
     return pages.render(
         "survey",
         language,

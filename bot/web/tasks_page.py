@@ -28,11 +28,11 @@ async def _owner(request: Request) -> tuple[Any, str] | Response:
         )
     except LinkError as error:
         behind = link_number(request, rec_reminders.TASKS_PURPOSE, "c")
-        async with deps.database.session_scope() as session:
+        async with deps.database.read_scope() as session:
             owner = await contact_by_id(session, behind) if behind is not None else None
         language = owner.language if owner is not None else browser_language(request)
         return pages.render("problem", language, 410, reason=error.reason)
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:
         contact = await contact_by_id(session, contact_id)
     if contact is None:
         return pages.render("problem", browser_language(request), 404, reason="invalid")
@@ -46,7 +46,7 @@ async def _page(request: Request, errors: set[int] | None = None, status: int = 
     if isinstance(found, Response):
         return found
     contact, language = found
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:
         items = [
             {
                 "id": r.id,

@@ -46,7 +46,7 @@ async def show(request: Request) -> Response:
         contact_id = deps.links.read_unsubscribe(request.path_params["token"])
     except LinkError as error:
         return pages.render("problem", _language(request), 410, reason=error.reason)
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:
         contact = await subscriptions.known_contact(session, contact_id)
     if contact is None:
         return pages.render("problem", _language(request), 404, reason="invalid")

@@ -53,9 +53,16 @@ Opening = Literal["open", "closed", "finished"]
 
 
 async def open_response(
-    session: AsyncSession, recipient: SurveyRecipient, *, now: datetime, secret: str
+    session: AsyncSession,
+    recipient: SurveyRecipient,
+    *,
+    now: datetime,
+    secret: str,
+    save: bool = True,
 ) -> tuple[Opening, SurveyResponse | None]:
-    """Find or start the person's response; closed and finished-anonymous ones stay shut."""
+    """Find or start the person's response; closed and finished-anonymous ones stay shut.
+
+    `save=False` (a look at the form): a new response is not stored, so nothing is written."""
     survey = await load_survey(session, recipient.survey_id)
     if recipient.closes_at is not None and now >= recipient.closes_at:
         return "closed", None
@@ -82,7 +89,7 @@ async def open_response(
             response = SurveyResponse(
                 survey_id=survey.id, event_id=recipient.event_id, contact_id=recipient.contact_id
             )
-    if response.id is None:
+    if response.id is None and save:
         response.started_at = now
         session.add(response)
         await session.flush()

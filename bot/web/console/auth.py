@@ -8,9 +8,11 @@ own); a POST without the right one is refused with 403.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -18,14 +20,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.db.session import Database
 from bot.services.console import audit, signin
 from bot.services.console.signin import Current
 from bot.web.console.render import pages, see_other, url
+from bot.web.health import database_busy
 from bot.web.pages import deps_of
+
+log = logging.getLogger("expertbot.web")
 
 SESSION_COOKIE = "expertbot_console"
 FORM_COOKIE = "expertbot_console_form"
@@ -35,6 +42,8 @@ PER_ADDRESS_IP = 20
 # EXPERTBOT_TRUSTED_PROXIES' default; the service may put its setting on app.state.
 TRUSTED_PROXIES = "127.0.0.1,::1"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MARK_WAIT = 1.0  # seconds a page waits for its session's mark before it answers anyway
+_marking: set[asyncio.Task[None]] = set()  # marks still waiting for the write lock
 
 
 @dataclass
@@ -171,8 +180,7 @@ def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
         token = request.cookies.get(SESSION_COOKIE, "")
         now = deps.clock.now()
         refresh = request.headers.get("hx-request") == "true"  # htmx refreshing a live table
-        async with deps.database.session_scope() as session:
-            who = await signin.current(session, token, now=now, touch=not refresh)
+        who = await _who(request, token, now=now, touch=not refresh)
         if who is None:
             if request.method == "POST":
                 return forbidden()
@@ -186,6 +194,41 @@ def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
     endpoint.__name__ = page.__name__
     endpoint.__doc__ = page.__doc__
     return endpoint
+
+
+async def _who(request: Request, token: str, *, now: datetime, touch: bool) -> Current | None:
+    """The coordinator behind the cookie, looked up without the write lock on a GET.
+
+    Marking the session (seen again, at most once a minute, or ended) is written in a short
+    session of its own that the page waits for only briefly: a busy database (a long import)
+    delays the mark, not the page. A POST writes anyway, so it marks in its own turn."""
+    database = deps_of(request).database
+    if request.method != "GET":
+        async with database.session_scope() as session:
+            return await signin.current(session, token, now=now, touch=touch)
+    async with database.read_scope() as session:
+        who = await signin.current(session, token, now=now, touch=touch)
+        to_mark = bool(session.dirty)
+        if to_mark:
+            await session.rollback()  # a read session writes nothing; _mark does it
+    if to_mark:
+        task = asyncio.create_task(_mark(database, token, now=now, touch=touch))
+        _marking.add(task)
+        task.add_done_callback(_marking.discard)
+        await asyncio.wait({task}, timeout=MARK_WAIT)
+    return who
+
+
+async def _mark(database: Database, token: str, *, now: datetime, touch: bool) -> None:
+    """Write what looking the session up found: seen again, or ended."""
+    try:
+        async with database.session_scope() as session:
+            await signin.current(session, token, now=now, touch=touch)
+    except DBAPIError as error:
+        if not database_busy(error):
+            log.exception("marking a console session failed")
+            return
+        log.warning("the database was busy; a console session's last visit is marked later")
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -256,7 +299,7 @@ async def signin_link(request: Request) -> Response:
     token = request.path_params["token"]
     now = deps.clock.now()
     if request.method == "GET":
-        async with deps.database.session_scope() as session:
+        async with deps.database.read_scope() as session:
             verdict, contact = await signin.check_link(session, token, now=now)
         if verdict != "valid" or contact is None:
             return _login_page(request, "link_problem", 410, reason=verdict)

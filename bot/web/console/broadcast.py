@@ -29,7 +29,7 @@ async def _audiences(request: Request, signed: Signed) -> list[tuple[str, str]]:
     choices += [(f"role:{r}", label("roles", r, lang)) for r in ROLES]
     choices += [(f"country:{c}", label("countries", c, lang)) for c in ("LV", "EE")]
     choices += [(f"lang:{code}", label("languages", code, lang)) for code in LANGUAGES]
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         coming = await session.scalars(
             select(Event).where(Event.ends_at >= signed.now).order_by(Event.starts_at)
         )
@@ -124,7 +124,7 @@ async def _send(request: Request, signed: Signed) -> Response:
 async def _progress(request: Request, signed: Signed) -> Response:
     """How far a broadcast has gone: sent, waiting, not delivered and why."""
     key = f"broadcast:console:{request.path_params['key']}"
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         state = await broadcasts.progress(session, key)
     return pages(request).render(
         "broadcast_progress",

@@ -60,7 +60,7 @@ async def _selected(session: AsyncSession, request: Request) -> list[Contact]:
 
 async def _list(request: Request, signed: Signed) -> Response:
     """Everyone in the registry, searchable and filtered like the CLI's audience options."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         people = await _selected(session, request)
     return pages(request).render(
         "contacts",
@@ -98,7 +98,7 @@ async def _export(request: Request, signed: Signed) -> Response:
 
 async def _person(request: Request, signed: Signed) -> Response:
     """One person: details, channels, the messages sent to them and their answers."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         contact = await registry.find(session, str(request.path_params["id"]))
         if contact is None:
             return see_other(request, "/contacts")
@@ -166,7 +166,7 @@ async def _form(request: Request, signed: Signed) -> Response:
     values = {column: "" for column in COLUMNS} | {"role": "regional_expert", "country": "LV"}
     values["language"] = "lv"
     if key is not None:
-        async with deps_of(request).database.session_scope() as session:
+        async with deps_of(request).database.read_scope() as session:
             contact = await registry.find(session, str(key))
             if contact is None:
                 return see_other(request, "/contacts")
@@ -210,7 +210,8 @@ async def _save(request: Request, signed: Signed) -> Response:
 
 async def _erase(request: Request, signed: Signed) -> Response:
     """Ask first (GET); then forget the person, keeping only anonymous counts (POST)."""
-    async with deps_of(request).database.session_scope() as session:
+    write = request.method == "POST"  # the GET only asks
+    async with deps_of(request).database.session_scope(write=write) as session:
         contact = await registry.find(session, str(request.path_params["id"]))
         if contact is None:
             return see_other(request, "/contacts")

@@ -158,7 +158,7 @@ async def _form(request: Request, signed: Signed) -> Response:
     key = request.path_params.get("key")
     values = blank()
     if key:
-        async with deps_of(request).database.session_scope() as session:
+        async with deps_of(request).database.read_scope() as session:
             found = await events.find_event(session, key)
             if found is None:
                 return see_other(request, "/events")
@@ -232,7 +232,7 @@ async def _list(request: Request, signed: Signed) -> Response:
 async def _list_with(
     request: Request, signed: Signed, problems: list[Said | str], status: int = 200
 ) -> Response:
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         found = await events.list_events(session)
     return pages(request).render(
         "events",
@@ -264,7 +264,7 @@ events_page = signed_in(_list)
 
 async def _download(request: Request, signed: Signed) -> Response:
     """The event as its YAML file, to keep, edit by hand or load elsewhere."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         found = await events.find_event(session, request.path_params["key"])
         if found is None:
             return see_other(request, "/events")

@@ -38,7 +38,7 @@ def _missing(request: Request, signed: Signed) -> Response:
 
 async def _show(request: Request, signed: Signed) -> Response:
     """Show an event with everyone's answer and the channel it came by."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         event = await _event(session, request)
         if event is None:
             return _missing(request, signed)
@@ -63,7 +63,7 @@ async def _show(request: Request, signed: Signed) -> Response:
 async def _invite(request: Request, signed: Signed) -> Response:
     """Preview an invitation round (GET) with counts per channel and language; POST sends it."""
     deps = deps_of(request)
-    async with deps.database.session_scope() as session:
+    async with deps.database.session_scope(write=request.method == "POST") as session:
         event = await _event(session, request)
         if event is None:
             return _missing(request, signed)
@@ -85,7 +85,7 @@ async def _invite(request: Request, signed: Signed) -> Response:
 
 async def _attendance(request: Request, signed: Signed) -> Response:
     """The list to tap at the door: who is here, and a box for walk-ins."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         event = await _event(session, request)
         if event is None:
             return _missing(request, signed)
@@ -218,7 +218,7 @@ async def _agenda(request: Request, signed: Signed) -> Response:
 async def _cancel(request: Request, signed: Signed) -> Response:
     """Ask for the reason and say how many will be told (GET); cancel and tell them (POST)."""
     deps = deps_of(request)
-    async with deps.database.session_scope() as session:
+    async with deps.database.session_scope(write=request.method == "POST") as session:
         event = await _event(session, request)
         if event is None:
             return _missing(request, signed)

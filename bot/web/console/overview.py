@@ -18,7 +18,7 @@ async def _home(request: Request, signed: Signed) -> Response:
     """Show what needs the coordinator's eye today."""
     deps = deps_of(request)
     today = signed.now.astimezone(pages(request).zone).date()
-    async with deps.database.session_scope() as session:
+    async with deps.database.read_scope() as session:  # answers while a writer works
         shown = await overview(session, now=signed.now, today=today)
     reasons = labels()["delivery_problems"]
     problems = [
@@ -54,7 +54,7 @@ async def _resend_one(request: Request, signed: Signed) -> Response:
 
 async def _audit(request: Request, signed: Signed) -> Response:
     """List who changed what in the console, newest first."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         entries = await audit.recent(session)
     return pages(request).render(
         "audit",

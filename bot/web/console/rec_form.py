@@ -96,7 +96,7 @@ async def _page(
     editing: bool,
     status: int = 200,
 ) -> Response:
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         events = list(await session.scalars(select(Event).order_by(Event.starts_at.desc())))
     return pages(request).render(
         "rec_form",
@@ -120,7 +120,7 @@ async def _form(request: Request, signed: Signed) -> Response:
     key = request.path_params.get("key")
     values = blank()
     if key:
-        async with deps_of(request).database.session_scope() as session:
+        async with deps_of(request).database.read_scope() as session:
             rec = await recs.find_recommendation(session, key)
             if rec is None:
                 return see_other(request, "/recommendations")

@@ -23,7 +23,7 @@ async def _board(request: Request, signed: Signed) -> Response:
     area = request.query_params.get("area") or None
     overdue = request.query_params.get("overdue") == "1"
     today = signed.now.astimezone(pages(request).zone).date()
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         rows = await recs.list_recs(
             session,
             today=today,

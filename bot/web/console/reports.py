@@ -30,7 +30,7 @@ def _period(request: Request, signed: Signed) -> tuple[date, date] | None:
 
 
 async def _figures(request: Request, start: date, end: date) -> funding_report.ReportFigures:
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         return await funding_report.figures(session, start=start, end=end, zone=pages(request).zone)
 
 

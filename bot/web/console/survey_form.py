@@ -164,7 +164,7 @@ async def _form(request: Request, signed: Signed) -> Response:
     key = request.path_params.get("key")
     values = blank()
     if key:
-        async with deps_of(request).database.session_scope() as session:
+        async with deps_of(request).database.read_scope() as session:
             survey = await surveys.find_survey(session, key)
             if survey is None:
                 return see_other(request, "/surveys")

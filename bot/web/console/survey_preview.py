@@ -47,7 +47,7 @@ def _language(request: Request) -> str:
 
 async def _survey(request: Request) -> tuple[Survey, Event | None] | None:
     """The survey and the event it follows (the latest), or None when there is no survey."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         survey = await surveys.find_survey(session, request.path_params["key"])
         if survey is None:
             return None

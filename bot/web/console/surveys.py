@@ -23,7 +23,7 @@ from bot.web.pages import deps_of
 
 async def _list(request: Request, signed: Signed) -> Response:
     """Every survey: questions, how many it was sent to, how many finished."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         found = await surveys.list_surveys(session)
     return pages(request).render(
         "surveys",
@@ -47,7 +47,7 @@ async def _list(request: Request, signed: Signed) -> Response:
 
 async def _results(request: Request, signed: Signed) -> Response:
     """One survey's results: rate, averages and bars, and the free-text answers."""
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         survey = await surveys.find_survey(session, request.path_params["key"])
         if survey is None:
             return see_other(request, "/surveys")
