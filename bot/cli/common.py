@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -71,8 +72,15 @@ pass_state = click.make_pass_decorator(State, ensure=True)
 def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run async work against the configured database, then close it."""
     import asyncio
+    import sqlite3
 
     from bot.db.session import Database
+
+    folder = _sqlite_folder(settings.database_url)
+    if folder is not None and not folder.is_dir():
+        # Said before the driver tries: its failed open leaves a worker thread behind.
+        missing = sqlite3.OperationalError("unable to open database file")
+        fail(str(database_trouble(missing, settings.database_url)))
 
     async def runner() -> T:
         database = Database(settings.database_url)
@@ -121,6 +129,13 @@ def database_trouble(error: BaseException, url: str | None = None) -> str | None
             "database server running? Check EXPERTBOT_DATABASE_URL."
         )
     return None
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite file database, None for anything else."""
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
 
 
 def _where(url: str | None) -> str:
