@@ -192,6 +192,7 @@ def test_a_database_server_that_is_down_is_one_line_without_the_password(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert "cannot reach the database (127.0.0.1" in lines[0]
+    assert "(connection refused): is the database server running?" in lines[0]
     assert "s3cret" not in result.output and "Traceback" not in result.output
 
 

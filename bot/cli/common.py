@@ -123,7 +123,11 @@ def database_trouble(error: BaseException, url: str | None = None) -> str | None
         "ConnectionDoesNotExistError",
         "TooManyConnectionsError",
     ):
-        reason = getattr(cause, "strerror", None) or str(cause).split(":")[-1].strip()
+        reason = (
+            "connection refused"
+            if isinstance(cause, ConnectionRefusedError)
+            else getattr(cause, "strerror", None) or str(cause).split(":")[-1].strip()
+        )
         return (
             f"cannot reach the database{where} ({reason or type(cause).__name__}): is the "
             "database server running? Check EXPERTBOT_DATABASE_URL."
