@@ -15,7 +15,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -30,6 +30,7 @@ from bot.services.contacts.rows import parse_rows, read_table
 from tests.conftest import DATA
 from tests.test_console import base, csrf_of, signed_in
 from tests.test_onboarding import ilze
+from tests.test_recs_followup import PAGE, TEXT, FollowUp
 from tests.test_rsvp import LINK, Scene
 from tests.test_survey_form import FORM
 from tests.test_survey_telegram import Answering, make_survey
@@ -39,8 +40,9 @@ UNSUBSCRIBE = re.compile(r"https?://\S+/u/[\w.\-]+")
 ESTONIAN = {"Accept-Language": "et-EE,et;q=0.9"}
 
 
-class Reading(Scene, Answering):
-    """The service with events, surveys and the console, over a database another process locks."""
+class Reading(Scene, Answering, FollowUp):
+    """The service with events, surveys, recommendations and the console, over a database
+    another process locks."""
 
 
 @asynccontextmanager
@@ -163,6 +165,24 @@ async def test_the_console_overview_answers_during_an_import_and_the_visit_is_ma
         assert "a console session's last visit is marked later" in caplog.text
         assert (await client.get(f"{base(scene)}/")).status_code == 200
     assert await seen_at(scene.database) == signed_at + timedelta(minutes=5)
+
+
+async def test_the_page_of_ones_recommendations_answers_during_an_import(scene: Reading) -> None:
+    await scene.rec("valga-2020-mediators", ["liga.saulite@jelgava.example"], "monthly", None)
+    scene.clock.set(datetime(2027, 2, 1, 7, 0, tzinfo=UTC))  # 1 February 09:00 in Riga
+    assert await scene.tick() == 1
+    mail: MailServer = scene.mail  # type: ignore[attr-defined]
+    (digest,) = await mail.wait_for_address("liga.saulite@jelgava.example")
+    body = digest.get_body(("plain",))
+    assert body is not None
+    page_url = PAGE.findall(body.get_content())[0]
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with import_running(scene.database.url):
+            page = await client.get(page_url)
+            saving = await client.post(page_url, data={"confirm": confirm_of(page)})
+        assert page.status_code == 200 and TEXT["lv"] in page.text
+        assert saving.status_code == 503  # saving needs the lock
+        assert (await client.post(page_url, data={"confirm": confirm_of(page)})).status_code == 200
 
 
 async def test_a_telegram_reply_that_only_reads_comes_during_an_import(scene: Reading) -> None:
