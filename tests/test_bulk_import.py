@@ -204,3 +204,25 @@ def test_a_sqlite_file_in_a_missing_folder_is_one_line(cli: Cli, tmp_path: Path)
         f"Error: cannot open the SQLite database ({tmp_path / 'no-such-folder' / 'x.db'}): "
         "check EXPERTBOT_DATABASE_URL and that its folder exists and is writable."
     ]
+
+
+async def test_each_new_contact_gets_its_own_tags_and_consent_on_either_database(
+    database: Database, tmp_path: Path
+) -> None:
+    rows = parsed_rows(write_file(tmp_path / "big.csv", 1_100))
+    async with database.read_scope() as session:
+        plan = await registry.plan_import(session, rows)
+    await imports.write_in_batches(database, plan)
+    async with database.read_scope() as session:
+        tagged = await session.execute(
+            select(Contact.name, ContactTag.tag).join(
+                ContactTag, ContactTag.contact_id == Contact.id
+            )
+        )
+        consented = await session.scalars(
+            select(Contact.name).join(ConsentRecord, ConsentRecord.contact_id == Contact.id)
+        )
+        assert sorted(name for name, _tag in tagged) == sorted(
+            f"Persona {n}" for n in range(1_100) if n % 3 == 0
+        )
+        assert sorted(consented) == sorted(f"Persona {n}" for n in range(1_100) if n % 2)
