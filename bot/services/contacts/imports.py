@@ -89,7 +89,12 @@ async def write_in_batches(
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(contact, name) for name in ROW_FIELDS}
-    values.update(id=contact.id, consent_source=contact.consent_source, tags=contact.tag_names)
+    values.update(
+        id=contact.id,
+        consent_source=contact.consent_source,
+        email_state=contact.email_state,  # a new address clears a bounce: undo puts it back
+        tags=contact.tag_names,
+    )
     return values
 
 

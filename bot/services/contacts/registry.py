@@ -29,6 +29,12 @@ from bot.services.contacts.rows import ContactRow, Problem
 # Rows written per statement, and per transaction when importing in batches.
 BATCH = 500
 
+# Email states that belong to the address, not the person: a new address ends them. A bounce
+# is the old address refusing mail, so the corrected one is tried again. "unsubscribed" is not
+# here on purpose: unsubscribing is the person's own choice, whatever address they use, so it
+# outlives an address change (only they undo it, from the link in any earlier email).
+ADDRESS_STATES = ("bounced",)
+
 # Fields a row sets on a contact, in the order they are compared and reported.
 ROW_FIELDS = (
     "name",
@@ -196,8 +202,14 @@ def _table(model: type[Any]) -> Table:
 def apply_changes(
     session: AsyncSession, updated: Sequence[tuple[ContactRow, Contact, list[str]]]
 ) -> None:
-    """Set changed rows' values on their contacts (written at the next flush)."""
+    """Set changed rows' values on their contacts (written at the next flush).
+
+    Every change of a known person goes through here (import, console form), so this is also
+    where a new email address clears a bounce (see ADDRESS_STATES).
+    """
     for row, contact, changed in updated:
+        if row.email and row.email != contact.email and contact.email_state in ADDRESS_STATES:
+            contact.email_state = "active"
         for name, value in _row_values(row).items():
             setattr(contact, name, value)
         if "tags" in changed:
