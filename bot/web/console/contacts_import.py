@@ -1,8 +1,13 @@
 """Import a contacts file (CSV or XLSX) from the console: upload, see every line's problems and
-what would change, then import all of it, or only the valid rows; nothing is written before."""
+what would change, then import all of it, or only the valid rows; nothing is written before.
+
+The preview and the plan only read (no write lock); the import itself is written in short
+batches like the CLI's (bot.services.contacts.imports), so a big upload never keeps the
+service's other writers waiting long, and a failed batch takes back the ones before it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import tempfile
@@ -14,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.services.contacts import registry
+from bot.services.contacts import imports, registry
 from bot.services.contacts.rows import ContactFileError, ParsedFile, parse_rows, read_table
 from bot.web.console.auth import Signed, signed_in
 from bot.web.console.problems import recognise
@@ -26,6 +31,8 @@ MAX_BYTES = 20 * 1024 * 1024
 KEEP_SECONDS = 3600
 SHOWN = 20  # problems listed one by one; the rest are counted
 TOKEN = re.compile(r"^[\w-]{16,64}\.(csv|xlsx)$")
+
+log = logging.getLogger(__name__)
 
 
 def _common(signed: Signed) -> dict[str, Any]:
@@ -92,9 +99,8 @@ async def _show(request: Request, signed: Signed, name: str, filename: str) -> R
             detail=parsed,
             **_common(signed),
         )
-    async with deps_of(request).database.session_scope() as session:
+    async with deps_of(request).database.read_scope() as session:
         plan = await registry.plan_import(session, parsed.rows)
-        await session.rollback()
     problems = sorted(parsed.errors + plan.conflicts, key=lambda p: p.line)
     return pages(request).render(
         "contacts_import_preview",
@@ -122,12 +128,25 @@ async def _apply(request: Request, signed: Signed) -> Response:
     parsed = await _parse(path) if path else "gone"
     if isinstance(parsed, str):
         return see_other(request, "/contacts/import")
-    async with deps_of(request).database.session_scope() as session:
+    database = deps_of(request).database
+    async with database.read_scope() as session:
         plan = await registry.plan_import(session, parsed.rows)
-        if (parsed.errors or plan.conflicts) and not valid_only:
-            await session.rollback()
-            return see_other(request, "/contacts/import")
-        await registry.apply_import(session, plan)
+    if (parsed.errors or plan.conflicts) and not valid_only:
+        return see_other(request, "/contacts/import")
+    try:
+        await imports.write_in_batches(database, plan)
+    except imports.ImportStopped as stopped:
+        if not stopped.undone:  # the batches written stay: say so in the audit log too
+            async with database.session_scope() as session:
+                await signed.log(
+                    session,
+                    "import",
+                    "contacts",
+                    after={"stopped": stopped.written, "of": stopped.total},
+                )
+        log.warning("a console import stopped: %s", stopped)
+        raise stopped.cause from stopped  # a busy database answers "try again in a moment"
+    async with database.session_scope() as session:
         await signed.log(
             session,
             "import",
