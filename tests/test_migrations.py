@@ -40,6 +40,7 @@ TABLES = {
     "database_marks",
     "console_logins",
     "console_sessions",
+    "console_attempts",
     "audit_log",
     "rate_budget",
     "rate_chat_slots",

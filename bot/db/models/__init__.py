@@ -1,6 +1,6 @@
 """Every table of the service; importing this registers them all on Base.metadata."""
 
-from bot.db.models.console import AuditEntry, ConsoleLogin, ConsoleSession
+from bot.db.models.console import AuditEntry, ConsoleAttempt, ConsoleLogin, ConsoleSession
 from bot.db.models.contacts import (
     AccessRequest,
     ConsentRecord,
@@ -34,6 +34,7 @@ __all__ = [
     "AuditEntry",
     "ChatState",
     "ConsentRecord",
+    "ConsoleAttempt",
     "ConsoleLogin",
     "ConsoleSession",
     "Contact",

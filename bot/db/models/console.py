@@ -1,4 +1,5 @@
-"""The coordinator's console: one-time sign-in links, browser sessions, and the audit log."""
+"""The coordinator's console: one-time sign-in links, browser sessions, sign-in attempts, and the
+audit log."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+class ConsoleAttempt(Base):
+    """One request for a sign-in link, counted per address and per client address.
+
+    Kept in the database so that every instance behind a load balancer counts the same
+    attempts; the key is hashed (no address or IP is stored) and rows older than the window
+    are deleted as new ones come.
+    """
+
+    __tablename__ = "console_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AuditEntry(Base):

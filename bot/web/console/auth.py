@@ -14,9 +14,8 @@ import hmac
 import ipaddress
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bot.db.session import Database
-from bot.services.console import audit, signin
+from bot.services.console import attempts, audit, signin
 from bot.services.console.signin import Current
 from bot.web.console.render import pages, see_other, url
 from bot.web.health import database_busy
@@ -44,29 +43,6 @@ TRUSTED_PROXIES = "127.0.0.1,::1"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MARK_WAIT = 1.0  # seconds a page waits for its session's mark before it answers anyway
 _marking: set[asyncio.Task[None]] = set()  # marks still waiting for the write lock
-
-
-@dataclass
-class Attempts:
-    """Sign-in requests per address and per IP in a sliding window (this process's memory)."""
-
-    seen: dict[str, deque[datetime]] = field(default_factory=dict)
-
-    def allow(self, key: str, limit: int, now: datetime) -> bool:
-        times = self.seen.setdefault(key, deque())
-        while times and now - times[0] > WINDOW:
-            times.popleft()
-        if len(times) >= limit:
-            return False
-        times.append(now)
-        return True
-
-
-def attempts(request: Request) -> Attempts:
-    found: Attempts | None = getattr(request.app.state, "console_attempts", None)
-    if found is None:
-        found = request.app.state.console_attempts = Attempts()
-    return found
 
 
 def _networks(listed: str) -> list[Network]:
@@ -272,11 +248,10 @@ async def login(request: Request) -> Response:
     deps = deps_of(request)
     now = deps.clock.now()
     ip = client_ip(request)
-    limiter = attempts(request)
-    if not (
-        limiter.allow(f"ip:{ip}", PER_ADDRESS_IP, now)
-        and limiter.allow(f"address:{address.lower()}", PER_ADDRESS, now)
-    ):
+    limits = [(f"ip:{ip}", PER_ADDRESS_IP), (f"address:{address.lower()}", PER_ADDRESS)]
+    async with deps.database.session_scope() as session:
+        allowed = await attempts.allow(session, limits, now=now, window=WINDOW)
+    if not allowed:
         return _login_page(request, "login", 429, email=address, limited=True)
     if deps.policy is not None:
         async with deps.database.session_scope() as session:
