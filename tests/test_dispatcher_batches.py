@@ -261,3 +261,50 @@ async def test_a_builder_that_fails_after_writing_leaves_nothing_and_others_keep
         rows["fails"].last_error or ""
     )
     assert rows["works"].status == "sent" and len(mail.messages) == 1
+
+
+class HeldSender:
+    """The real email sender, held back until the test lets it go (a slow relay, a 429 pause)."""
+
+    channel = "email"
+
+    def __init__(self, sender: EmailSender) -> None:
+        self.sender = sender
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> SendResult:
+        self.entered.set()
+        await self.go.wait()
+        return await self.sender.send(message)
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+async def test_a_batch_still_being_sent_keeps_its_lease_and_is_not_taken_for_stale(
+    database: Database, mail: MailServer
+) -> None:
+    clock = ManualClock(NOON)
+    sender = HeldSender(email_sender(mail))
+    dispatcher = Dispatcher(
+        database, {"email": sender}, Composer(RENDERER), clock, POLICY, renew_every=0.02
+    )
+    other = Dispatcher(database, {"email": sender}, Composer(RENDERER), clock, POLICY)
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    await queue(database, contact, "slow", clock)
+    sending = asyncio.create_task(dispatcher.run_until_idle())
+    await sender.entered.wait()
+    clock.advance(dispatcher.lease + timedelta(minutes=1))  # the first lease is long over
+    for _ in range(500):  # until the live worker has renewed it
+        async with database.read_scope() as session:
+            lease_end = await session.scalar(select(OutboxMessage.next_attempt_at))
+        if lease_end is not None and lease_end > clock.now():
+            break
+        await asyncio.sleep(0.01)
+    assert await other.recover() == 0  # another worker or instance leaves it alone
+    sender.go.set()
+    await sending
+    await dispatcher.run_until_idle()
+    assert await statuses(database) == ["sent"] and len(mail.messages) == 1
+    await sender.close()

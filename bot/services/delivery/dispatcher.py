@@ -76,6 +76,7 @@ class Dispatcher:
         poll_seconds: float = 1.0,
         recover_every: timedelta = timedelta(minutes=1),
         record_backoff: float = 0.2,
+        renew_every: float | None = None,
     ) -> None:
         self.database = database
         self.senders = dict(senders)
@@ -89,6 +90,9 @@ class Dispatcher:
         self.poll_seconds = poll_seconds
         self.recover_every = recover_every
         self.record_backoff = record_backoff
+        # While a batch is out (a long 429 pause, a slow relay), its lease is renewed this
+        # often (seconds), so that no worker or instance takes its rows for stale ones.
+        self.renew_every = renew_every or lease.total_seconds() / 3
         self.wake = asyncio.Event()
         self._next_recovery: datetime | None = None
 
@@ -134,14 +138,35 @@ class Dispatcher:
         rows, found = await self._claim(self.batch)
         if not rows:
             return 0
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew_leases([r.id for r in rows], done))
         try:
-            prepared = await self._prepare_all(rows, found)
-        except Exception:  # nothing was sent: the batch waits for its lease, then goes again
-            log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
-            return len(rows)
-        results = await asyncio.gather(*(self._send(p.message) for p in prepared))
-        await self._record_until_done(list(zip(prepared, results, strict=True)))
+            try:
+                prepared = await self._prepare_all(rows, found)
+            except Exception:  # nothing was sent: the batch waits for its lease, then goes again
+                log.exception("a batch of %d message(s) failed; it will be retried", len(rows))
+                return len(rows)
+            results = await asyncio.gather(*(self._send(p.message) for p in prepared))
+            await self._record_until_done(list(zip(prepared, results, strict=True)))
+        finally:
+            done.set()
+            await renewing
         return len(rows)
+
+    async def _renew_leases(self, ids: list[int], done: asyncio.Event) -> None:
+        """Renew the lease of a batch's rows until `done` (sent and recorded)."""
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), self.renew_every)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self.database.session_scope() as session:
+                    until = self.clock.now() + self.lease
+                    await outbox.extend_leases(session, ids, until=until)
+            except Exception:  # a busy database: the next round tries again
+                log.warning("could not renew the lease of %d message(s)", len(ids), exc_info=True)
 
     async def run_until_idle(self) -> int:
         """Send everything due now and wait for it; return how many rows were handled."""

@@ -275,6 +275,17 @@ async def recover_stale(session: AsyncSession, *, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def extend_leases(session: AsyncSession, ids: list[int], *, until: datetime) -> int:
+    """Keep rows a live worker is still sending from looking stale (their lease runs to `until`)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def mark_sent(
     session: AsyncSession,
     message_id: int,
