@@ -308,3 +308,45 @@ async def test_a_batch_still_being_sent_keeps_its_lease_and_is_not_taken_for_sta
     await dispatcher.run_until_idle()
     assert await statuses(database) == ["sent"] and len(mail.messages) == 1
     await sender.close()
+
+
+async def test_a_row_the_database_refuses_to_record_does_not_hold_back_the_sent_ones(
+    sqlite_url: str, mail: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database(sqlite_url)
+    clock = ManualClock(NOON)
+    sender = email_sender(mail)
+    dispatcher = Dispatcher(database, {"email": sender}, Composer(RENDERER), clock, POLICY)
+    contact = await add_contact(database, "Inese Zariņa", "inese@dobele.example", None)
+    await queue(database, contact, "first", clock)
+    async with database.session_scope() as session:  # no text: it cannot be rendered
+        found = await session.get(Contact, contact)
+        assert found is not None
+        await outbox.enqueue(
+            session,
+            contact=found,
+            channel="email",
+            kind="broadcast",
+            dedupe_key="broken",
+            now=clock.now(),
+            policy=POLICY,
+            params={},
+        )
+    await queue(database, contact, "third", clock)
+    # The database itself refuses to mark a row failed (as a constraint would).
+    refuse = sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")))
+    refuse.execute(
+        "CREATE TRIGGER refuse_failed BEFORE UPDATE ON outbox WHEN NEW.status = 'failed' "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    refuse.commit()
+    await dispatcher.run_until_idle()
+    assert "recording its rows one by one" in caplog.text
+    assert await statuses(database) == ["sent", "sending", "sent"]
+    clock.advance(timedelta(hours=1))  # long after any lease: the two sent go no second time
+    await dispatcher.recover()
+    await dispatcher.run_until_idle()
+    assert len(mail.messages) == 2
+    refuse.close()
+    await sender.close()
+    await database.dispose()

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Contact, OutboxMessage
@@ -293,7 +294,13 @@ class Dispatcher:
             try:
                 await self._record_all(done)
                 return
-            except Exception:
+            except Exception as error:
+                if not _transient(error):
+                    # One row the database refuses (a contact deleted meanwhile) must not keep
+                    # the rest unrecorded until they go again: record them one by one.
+                    log.warning("recording a batch failed; recording its rows one by one")
+                    await self._record_each(done)
+                    return
                 waited = time.monotonic() - started
                 if waited + delay > self.lease.total_seconds():
                     log.exception(
@@ -311,6 +318,17 @@ class Dispatcher:
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    async def _record_each(self, done: list[tuple[Prepared, SendResult | None]]) -> None:
+        """Record what was sent first, in one transaction, then every other row on its own."""
+        sent = [pair for pair in done if _was_sent(pair)]
+        rest = [pair for pair in done if not _was_sent(pair)]
+        for part in ([sent] if sent else []) + [[pair] for pair in rest]:
+            try:
+                await self._record_all(part)
+            except Exception:
+                ids = [item.row.id for item, _ in part]
+                log.exception("could not record message(s) %s", ids)
 
     async def _record_all(self, done: list[tuple[Prepared, SendResult | None]]) -> None:
         now = self.clock.now()
@@ -436,3 +454,15 @@ class Dispatcher:
         if row.channel == "telegram" and contact is not None:
             await session.refresh(contact)
             await self._fall_back(session, row, contact)
+
+
+def _was_sent(pair: tuple[Prepared, SendResult | None]) -> bool:
+    item, result = pair
+    return item.message is not None and result is not None and result.outcome == "sent"
+
+
+def _transient(error: Exception) -> bool:
+    """Whether the database may take the same writes a moment later (busy, reconnecting)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | TimeoutError | OSError)
