@@ -19,12 +19,14 @@ from bot.db.base import Base
 from bot.db.models import (
     AgendaItem,
     AuditEntry,
+    ChatState,
     Contact,
     Event,
     Invitation,
     InvitationAnswer,
     OutboxMessage,
     Question,
+    RateChatSlot,
     Recommendation,
     RecommendationOwner,
     RecommendationUpdate,
@@ -231,6 +233,10 @@ def _mentions(cells: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
 async def test_after_a_privacy_delete_no_table_or_column_names_the_person(net: Mailed) -> None:
     ilze = net.emulator.user(USER_ID, "Ilze", "Kalniņa", "ilzek", "lv")
     await _a_full_life(net, ilze)
+    async with net.database.session_scope() as session:
+        # What instances share about her chat: a half-typed step and her next message's slot.
+        session.add(ChatState(chat_id=USER_ID, data={"step": "comment"}))
+        session.add(RateChatSlot(chat_id=USER_ID, free_at=1.0))
     before = await _figures(net)
     cells = await _everything(net)
     named = {(table, column) for table, column, _ in _mentions(cells)}
@@ -246,6 +252,8 @@ async def test_after_a_privacy_delete_no_table_or_column_names_the_person(net: M
         ("events", "audience"),
         ("audit_log", "before"),
         ("database_marks", "value"),
+        ("telegram_chat_state", "chat_id"),
+        ("rate_chat_slots", "chat_id"),
     ]:
         assert where in named, where
 

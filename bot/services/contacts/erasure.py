@@ -22,6 +22,8 @@
 - survey_recipients: kept (sent and finished counts) but the finish time becomes the send
   time, so the row no longer finds their answers by timestamp.
 - access_requests: deleted (a display name, username and Telegram ids are all they hold).
+- telegram_chat_state (a wizard's half-typed step) and rate_chat_slots (when their chat may
+  next get a message): the rows of their chat ids are deleted.
 - events.audience: their address becomes an address that matches no one, so the list is not
   emptied (an empty audience would mean everyone).
 - every other free-text or JSON column (event texts, agenda presenters, places, the audit
@@ -58,6 +60,7 @@ from bot.db.base import Base
 from bot.db.models import (
     AccessRequest,
     Answer,
+    ChatState,
     ConsoleLogin,
     ConsoleSession,
     Contact,
@@ -66,6 +69,7 @@ from bot.db.models import (
     Invitation,
     InvitationAnswer,
     Question,
+    RateChatSlot,
     RecommendationUpdate,
     SurveyRecipient,
     SurveyResponse,
@@ -165,6 +169,9 @@ async def forget(session: AsyncSession, contact: Contact) -> Traces:
     """Remove every trace of the person outside their contact row (the caller blanks that)."""
     traces = await traces_of(session, contact)
     await session.execute(delete(AccessRequest).where(_request_of(contact.id, traces.numbers)))
+    if traces.numbers:
+        for keyed in (ChatState, RateChatSlot):
+            await session.execute(delete(keyed).where(keyed.chat_id.in_(traces.numbers)))
     for model in (ConsoleLogin, ConsoleSession):
         await session.execute(delete(model).where(model.contact_id == contact.id))
     await session.execute(
