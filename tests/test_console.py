@@ -111,6 +111,11 @@ async def test_anyone_else_gets_the_same_answer_and_no_link(scene: Scene) -> Non
             f"{base(scene)}/login", data={"email": COORDINATOR, "csrf": "0" * 64}
         )
         assert forged.status_code == 403
+        # A token with letters outside ASCII is refused the same way, not a server error.
+        foreign = await client.post(
+            f"{base(scene)}/login", data={"email": COORDINATOR, "csrf": "ā" * 64}
+        )
+        assert foreign.status_code == 403
     async with scene.database.session_scope() as session:
         kinds = list(await session.scalars(select(OutboxMessage.kind)))
     assert "console_signin" not in kinds

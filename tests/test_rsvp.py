@@ -148,6 +148,8 @@ async def test_an_email_link_shows_on_get_and_records_only_on_post(scene: Scene)
         assert confirm is not None
         forged = await client.post(accept, data={"confirm": "0" * 64})
         assert forged.status_code == 403
+        foreign = await client.post(accept, data={"confirm": "ā" * 64})  # not a 500 either
+        assert foreign.status_code == 403
         done = await client.post(accept, data={"confirm": confirm.group(1)})
         reopened = await client.get(accept)
     assert done.status_code == 200 and "Teie vastus on salvestatud" in done.text

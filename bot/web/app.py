@@ -109,7 +109,11 @@ def build_web(
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if webhook is None or not webhook_token or not hmac.compare_digest(given, webhook_token):
+        if (
+            webhook is None
+            or not webhook_token
+            or not hmac.compare_digest(given.encode(), webhook_token.encode())
+        ):
             return PlainTextResponse("Forbidden", status_code=403)
         try:
             update = await request.json()

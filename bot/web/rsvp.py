@@ -95,7 +95,9 @@ async def record(request: Request) -> Response:
     except LinkError as error:
         language = await _language_behind(request, token)
         return pages.render("problem", language, 410, reason=error.reason)
-    if not hmac.compare_digest(str(form.get("confirm", "")), confirm_code(deps.links, token)):
+    if not hmac.compare_digest(
+        str(form.get("confirm", "")).encode(), confirm_code(deps.links, token).encode()
+    ):
         return pages.render("problem", language_of(request), 403, reason="invalid")
     async with deps.database.session_scope() as session:
         outcome = await invitations.record_answer(

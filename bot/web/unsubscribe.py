@@ -72,7 +72,9 @@ async def record(request: Request) -> Response:
     except LinkError as error:
         return pages.render("problem", _language(request), 410, reason=error.reason)
     given = str(form.get("confirm", ""))
-    if not one_click and not hmac.compare_digest(given, confirm_code(deps.links, token)):
+    if not one_click and not hmac.compare_digest(
+        given.encode(), confirm_code(deps.links, token).encode()
+    ):
         return pages.render("problem", _language(request), 403, reason="invalid")
     resume = not one_click and form.get("choice") == "resume"
     async with deps.database.session_scope() as session:

@@ -96,7 +96,7 @@ def csrf_for(request: Request, seed: str) -> str:
 async def csrf_ok(request: Request, seed: str) -> bool:
     form = await request.form()
     given = str(form.get("csrf", ""))
-    return bool(seed) and hmac.compare_digest(given, csrf_for(request, seed))
+    return bool(seed) and hmac.compare_digest(given.encode(), csrf_for(request, seed).encode())
 
 
 def _secure(request: Request) -> bool:
