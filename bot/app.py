@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from starlette.routing import BaseRoute
 from telegram import Update
 
@@ -75,7 +77,12 @@ def secrets(settings: Settings) -> list[str]:
         settings.secret_key,
         settings.metrics_token,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    try:  # a database URL may carry a password: an error that quotes the URL must not show it
+        password = make_url(settings.database_url).password
+    except ArgumentError:
+        password = None
+    return found + ([str(password)] if password else [])
 
 
 def senders(settings: Settings, database: Database | None = None) -> dict[str, Sender]:

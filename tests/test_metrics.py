@@ -148,3 +148,8 @@ async def test_a_request_forwarded_by_a_proxy_is_not_loopback(
 
 def test_the_metrics_token_is_masked_in_the_log_like_every_secret() -> None:
     assert TOKEN in secrets(load_settings(metrics_token=TOKEN))
+
+
+def test_the_database_password_is_masked_in_logs_too() -> None:
+    url = "postgresql://expertbot:S3cret-Parole@127.0.0.1/expertbot"
+    assert "S3cret-Parole" in secrets(load_settings(database_url=url))
