@@ -98,6 +98,21 @@ async def test_a_message_arrives_multipart_with_encoded_headers(plain_server: Ma
     await sender.close()
 
 
+async def test_a_line_break_in_a_name_or_subject_stays_inside_its_header(
+    plain_server: MailServer,
+) -> None:
+    sender = EmailSender(plain_config(plain_server))
+    broken = outgoing(name="Anneli\r\n\r\nBcc: x@evil.example", subject="Kutse\n\nSeminārs")
+    assert (await sender.send(broken, now=NOW)).outcome == "sent"
+    mail = (await plain_server.wait_for(1))[0].message
+    assert mail["Bcc"] is None and "Bcc: x@evil.example" in str(
+        make_header(decode_header(str(mail["To"])))
+    )
+    assert str(make_header(decode_header(str(mail["Subject"])))) == "Kutse Seminārs"
+    assert mail.get_body(("plain",)) is not None  # the body is still the body
+    await sender.close()
+
+
 async def test_connections_are_reused_across_messages(plain_server: MailServer) -> None:
     sender = EmailSender(plain_config(plain_server), pool_size=2)
     for n in range(5):

@@ -50,6 +50,11 @@ def _address(value: str) -> str:
     return formataddr((name, addr)) if name else addr
 
 
+def _one_line(text: str) -> str:
+    """A header value on one line: a line break in a name or subject would end the header."""
+    return " ".join(text.split())
+
+
 def build_message(config: SmtpConfig, message: Outgoing, now: datetime) -> Message:
     """Compose the MIME message; non-ASCII headers are encoded (RFC 2047).
 
@@ -75,10 +80,11 @@ def build_message(config: SmtpConfig, message: Outgoing, now: datetime) -> Messa
             mail.attach(part)
     domain = parseaddr(config.mail_from)[1].rpartition("@")[2] or "localhost"
     mail["From"] = _address(config.mail_from)
-    mail["To"] = formataddr((message.name, message.address))
-    charset = None if message.subject.isascii() else _UTF8
+    mail["To"] = formataddr((_one_line(message.name), message.address))
+    subject = _one_line(message.subject)
+    charset = None if subject.isascii() else _UTF8
     # A Header object is folded knowing its name (typeshed allows only str here).
-    mail["Subject"] = Header(message.subject, charset, header_name="Subject")  # type: ignore[assignment]
+    mail["Subject"] = Header(subject, charset, header_name="Subject")  # type: ignore[assignment]
     mail["Date"] = format_datetime(now.astimezone(UTC))
     mail["Message-ID"] = make_msgid(idstring=f"outbox{message.outbox_id}", domain=domain)
     if config.reply_to:
