@@ -7,11 +7,12 @@ short busy timeout, works against the same file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -32,12 +33,18 @@ from tests.test_startup_retry import Gate
 BUSY_MS = 200
 
 
-@contextmanager
-def write_lock(url: str) -> Iterator[sqlite3.Connection]:
-    """Hold the database's write lock from a connection of another "process"."""
-    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+@asynccontextmanager
+async def write_lock(url: str) -> AsyncIterator[sqlite3.Connection]:
+    """Hold the database's write lock from a connection of another "process".
+
+    Taken from a thread: the service runs on this event loop, and a writer of its own may be
+    halfway through a transaction; blocking the loop while waiting would keep it there.
+    """
+    holder = sqlite3.connect(
+        url.removeprefix("sqlite:///"), isolation_level=None, timeout=30, check_same_thread=False
+    )
     try:
-        holder.execute("BEGIN IMMEDIATE")
+        await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
         yield holder
         holder.execute("ROLLBACK")
     finally:
@@ -88,8 +95,9 @@ async def test_an_answer_sent_while_the_database_is_locked_gets_a_polite_503_pag
         shown = await client.get(accept)
         confirm = re.search(r'name="confirm" value="(\w+)"', shown.text)
         assert confirm is not None
-        with write_lock(scene.database.url), caplog.at_level(logging.WARNING):
-            busy = await client.post(accept, data={"confirm": confirm.group(1)})
+        async with write_lock(scene.database.url):
+            with caplog.at_level(logging.WARNING):
+                busy = await client.post(accept, data={"confirm": confirm.group(1)})
         assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
         assert "Palun oodake hetk" in busy.text and "proovige hetke pärast uuesti" in busy.text
         assert "Teie vastust pole veel salvestatud" in busy.text
@@ -110,10 +118,11 @@ async def test_a_button_pressed_while_the_database_is_locked_is_handled_once_it_
     await user.send("/language")
     offer = await user.wait_for_message(lambda m: bool(m.reply_markup))
     gate: Gate = scene.gate  # type: ignore[attr-defined]
-    with write_lock(scene.database.url), caplog.at_level(logging.WARNING):
-        await user.press(offer, "lang:et")
-        await gate.waiting.wait()  # the handler met the lock and waits to try again
-        assert await language_of(scene.database, "ilze.kalnina@jelgava.example") == "lv"
+    async with write_lock(scene.database.url):
+        with caplog.at_level(logging.WARNING):
+            await user.press(offer, "lang:et")
+            await gate.waiting.wait()  # the handler met the lock and waits to try again
+            assert await language_of(scene.database, "ilze.kalnina@jelgava.example") == "lv"
     gate.opened.set()  # the lock is gone: the same update is handled again
     await user.wait_for(lambda: offer.edit_date is not None)
     assert gate.asked == [0.5]
@@ -147,9 +156,9 @@ async def test_a_page_without_page_templates_still_answers_503_not_500(
     app = build_web(extra=[Route("/write", writes)])
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
-            with write_lock(sqlite_database.url):
-                answer = await client.get("/write")
+        client = httpx.AsyncClient(transport=transport, base_url="http://web.test")
+        async with client, write_lock(sqlite_database.url):
+            answer = await client.get("/write")
     finally:
         await locked.dispose()
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
