@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.db.base import Base
@@ -13,6 +14,9 @@ from bot.db.session import make_engine
 
 target_metadata = Base.metadata
 config = context.config
+# Instances that start together (compose, two servers) migrate one after the other: the
+# second waits here, then finds the schema current. Any fixed number works; this is ours.
+MIGRATION_LOCK = 7_263_500_193
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
@@ -27,6 +31,9 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
 
 
 def _run_sync(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held to the end of the migration's transaction, before Alembic reads the version.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
