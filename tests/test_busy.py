@@ -20,14 +20,10 @@ from sqlalchemy import select
 
 from bot.db.models import Contact
 from bot.db.session import Database
-from bot.sandbox import TelegramEmulator
 from bot.sandbox.mail_server import MailServer
-from bot.services.contacts import registry
-from bot.services.contacts.rows import parse_rows, read_table
 from bot.web.app import build_web
-from tests.conftest import DATA
 from tests.test_onboarding import ilze
-from tests.test_rsvp import LINK, Scene
+from tests.test_rsvp import LINK, Scene, running
 from tests.test_startup_retry import Gate
 
 BUSY_MS = 200
@@ -53,24 +49,8 @@ async def write_lock(url: str) -> AsyncIterator[sqlite3.Connection]:
 
 @pytest.fixture
 async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
-    async with sqlite_database.session_scope() as session:
-        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
-        await registry.apply_import(session, await registry.plan_import(session, rows))
-    async with TelegramEmulator() as emulator, MailServer() as mail:
-        net = Scene(
-            sqlite_database,
-            emulator,
-            secret_key="busy-signing-key-for-tests-0123456789",
-            smtp_host="127.0.0.1",
-            smtp_port=mail.port,
-            smtp_security="none",
-        )
-        net.mail = mail  # type: ignore[attr-defined]
-        net.settings = net.settings.model_copy(
-            update={"public_url": f"http://127.0.0.1:{net.settings.web_port}"}
-        )
-        net.service.settings = net.settings
-        net.service.busy_timeout_ms = BUSY_MS
+    key = "busy-signing-key-for-tests-0123456789"
+    async with running(sqlite_database, key, Scene, busy_timeout_ms=BUSY_MS) as net:
         net.gate = Gate()  # type: ignore[attr-defined]
         net.service.busy_pause = net.gate.sleep  # type: ignore[attr-defined]
         await net.start()

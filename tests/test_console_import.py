@@ -13,14 +13,10 @@ from sqlalchemy import func, select
 
 from bot.db.models import AuditEntry, ConsentRecord, Contact, ContactTag
 from bot.db.session import Database
-from bot.sandbox import TelegramEmulator
-from bot.sandbox.mail_server import MailServer
 from bot.services.contacts import registry
 from bot.services.contacts.registry import BATCH
-from bot.services.contacts.rows import parse_rows, read_table
-from tests.conftest import DATA
 from tests.test_console import base, csrf_of, signed_in
-from tests.test_rsvp import Scene
+from tests.test_rsvp import Scene, running
 
 ROWS = 1_200
 HEADER = "name,email,telegram_username,role,municipality,consent,tags\n"
@@ -31,23 +27,7 @@ BAD = "Pēteris Bez Adreses,peteris@,,regional_expert,Rēzekne,,\n"
 @pytest.fixture
 async def scene(database: Database) -> AsyncIterator[Scene]:
     """The running service with the console, over SQLite or PostgreSQL."""
-    async with database.session_scope() as session:
-        rows = parse_rows(read_table(DATA / "contacts.csv")).rows
-        await registry.apply_import(session, await registry.plan_import(session, rows))
-    async with TelegramEmulator() as emulator, MailServer() as mail:
-        net = Scene(
-            database,
-            emulator,
-            secret_key="console-import-signing-key-0123456789",
-            smtp_host="127.0.0.1",
-            smtp_port=mail.port,
-            smtp_security="none",
-        )
-        net.mail = mail  # type: ignore[attr-defined]
-        net.settings = net.settings.model_copy(
-            update={"public_url": f"http://127.0.0.1:{net.settings.web_port}"}
-        )
-        net.service.settings = net.settings
+    async with running(database, "console-import-signing-key-0123456789", Scene) as net:
         await net.start()
         yield net
         await net.close()

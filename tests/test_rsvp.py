@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -87,16 +88,26 @@ class Scene(Network):
             return invitation.status
 
 
-@pytest.fixture
-async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
-    async with sqlite_database.session_scope() as session:
+S = TypeVar("S", bound=Scene)
+
+
+@asynccontextmanager
+async def running(
+    database: Database,
+    secret_key: str,
+    kind: type[S],
+    busy_timeout_ms: int | None = None,
+) -> AsyncIterator[S]:
+    """The service over the sample contacts, with the emulator and a mail server, in live
+    mode; the scene's `mail` is the mail server and links point at its own web port."""
+    async with database.session_scope() as session:
         rows = parse_rows(read_table(DATA / "contacts.csv")).rows
         await registry.apply_import(session, await registry.plan_import(session, rows))
     async with TelegramEmulator() as emulator, MailServer() as mail:
-        net = Scene(
-            sqlite_database,
+        net = kind(
+            database,
             emulator,
-            secret_key="rsvp-signing-key-for-tests-0123456789",
+            secret_key=secret_key,
             smtp_host="127.0.0.1",
             smtp_port=mail.port,
             smtp_security="none",
@@ -106,6 +117,14 @@ async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
             update={"public_url": f"http://127.0.0.1:{net.settings.web_port}"}
         )
         net.service.settings = net.settings
+        if busy_timeout_ms is not None:
+            net.service.busy_timeout_ms = busy_timeout_ms
+        yield net
+
+
+@pytest.fixture
+async def scene(sqlite_database: Database) -> AsyncIterator[Scene]:
+    async with running(sqlite_database, "rsvp-signing-key-for-tests-0123456789", Scene) as net:
         await net.start()
         yield net
         await net.close()
